@@ -1,0 +1,32 @@
+# The two set-up commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test openapi migrate clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv with the pinned dependencies
+
+run: $(STAMP)  ## start all five processes on the embedded default; Ctrl-C stops them
+	@echo "fundflow: gateway http://127.0.0.1:8000  (API under /api/v1, docs at http://127.0.0.1:8000/docs)"
+	@echo "          services intake :8001, eligibility :8002, calculation :8003, disbursement :8004 (data in ./data)"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+
+test: $(STAMP)  ## the whole suite: SQLite and PostgreSQL, local files and an S3 server
+	$(BIN)/python -m pytest
+
+openapi: $(STAMP)  ## rewrite the committed OpenAPI document of every service
+	for s in intake eligibility calculation disbursement; do $(BIN)/python -m services.$$s openapi; done
+
+migrate: $(STAMP)  ## apply every service's migrations (the embedded default, or *_DATABASE_URL)
+	for s in intake eligibility calculation disbursement; do $(BIN)/python -m services.$$s migrate; done
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,104 @@
+"""The FastAPI app factory every service uses: problem answers, request ids, health and readiness, stable operation ids."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
+
+from .clock import Clock
+from .db import check_database
+from .logging import RequestContextMiddleware, configure_logging
+from .problems import install_problem_handlers, problem_body, problem_response, problem_responses
+
+READINESS_TIMEOUT_S = 3.0
+
+
+class Health(BaseModel):
+    """Liveness or readiness answer."""
+
+    status: str = Field(description="`ok` when alive / ready")
+    service: str = Field(description="Which service answered")
+    checks: dict[str, str] = Field(default_factory=dict, description="Each dependency checked and its state")
+
+
+def _operation_id(route: APIRoute) -> str:
+    # the route function's name is the operationId: stable, readable in generated clients
+    return route.name
+
+
+def health_router(service: str, checks: Callable[[Any], dict[str, Callable[[], None]]]) -> APIRouter:
+    """`/healthz` (process up) and `/readyz` (each dependency reachable)."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", response_model=Health)
+    async def healthz() -> Health:
+        """The process is up."""
+        return Health(status="ok", service=service)
+
+    @router.get("/readyz", response_model=Health, responses=problem_responses(503))
+    async def readyz(request: Request):
+        """Every dependency (database, object store) is reachable."""
+        results: dict[str, str] = {}
+        for name, check in checks(request.app).items():
+            try:
+                await asyncio.wait_for(run_in_threadpool(check), READINESS_TIMEOUT_S)
+                results[name] = "ok"
+            except Exception as exc:  # any failure of a dependency means not ready
+                results[name] = f"unavailable: {exc.__class__.__name__}"
+        if all(v == "ok" for v in results.values()):
+            return Health(status="ok", service=service, checks=results)
+        failing = ", ".join(k for k, v in results.items() if v != "ok")
+        return problem_response(problem_body(503, "service-unavailable", "Service unavailable",
+                                             f"{service} is not ready: {failing} unreachable", checks=results))
+
+    return router
+
+
+def create_service_app(*, service: str, description: str, settings, open_database: Callable[[Any], Any],
+                       routers: list[APIRouter],
+                       extra_checks: Callable[[Any], dict[str, Callable[[], None]]] | None = None,
+                       on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
+                       on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
+                       openapi_tags: list[dict[str, Any]] | None = None) -> FastAPI:
+    """Assemble a service's app with the conventions every service shares.
+
+    The lifespan opens (and migrates) the service's own database, then runs `on_startup`;
+    `/readyz` checks the database plus whatever `extra_checks` names (the object store, …).
+    """
+    configure_logging(service, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.engine = await run_in_threadpool(open_database, settings)
+        try:
+            if on_startup is not None:
+                await on_startup(app)
+            yield
+        finally:
+            if on_shutdown is not None:
+                await on_shutdown(app)
+            app.state.engine.dispose()
+
+    def readiness_checks(app: FastAPI) -> dict[str, Callable[[], None]]:
+        checks = {"database": lambda: check_database(app.state.engine)}
+        if extra_checks is not None:
+            checks.update(extra_checks(app))
+        return checks
+
+    app = FastAPI(title=f"fundflow {service}", description=description, version="1.0.0", lifespan=lifespan,
+                  generate_unique_id_function=_operation_id, openapi_tags=openapi_tags,
+                  responses=problem_responses(422, 500))
+    install_problem_handlers(app)
+    app.include_router(health_router(service, readiness_checks))
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(RequestContextMiddleware, service=service)
+    app.state.settings = settings
+    app.state.clock = Clock(settings.fixed_now)
+    return app

@@ -1,0 +1,127 @@
+"""Engines, sessions and migrations for one service's own database (no tables here: each service owns its own)."""
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+# Named constraints so that migrations can drop and alter them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def is_sqlite(url_or_engine) -> bool:
+    """Whether a URL or engine is SQLite."""
+    url = str(getattr(url_or_engine, "url", url_or_engine))
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """An engine for the service's database; SQLite gets WAL, foreign keys and a busy timeout."""
+    if is_sqlite(url):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - exercised through every SQLite test
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 3},
+    )
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session on the app's engine that commits when the route succeeds and rolls back otherwise."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+# scope="function": the commit happens before the answer is sent, so a failed commit is the client's error answer
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def check_database(engine: Engine) -> None:
+    """Readiness probe: one round trip to the database."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def upgrade_database(engine: Engine, script_location: str, version_table: str) -> None:
+    """Apply the service's Alembic migrations up to head; on PostgreSQL, one replica at a time."""
+    cfg = Config()
+    cfg.set_main_option("script_location", script_location)
+    cfg.attributes["version_table"] = version_table
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # several replicas may start together: the advisory lock serialises their upgrades
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(version_table.encode())})
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def run_migration_env(target_metadata: MetaData) -> None:
+    """Body of every service's Alembic env.py: migrate on the connection handed over by upgrade_database."""
+    from alembic import context
+
+    config = context.config
+    connection = config.attributes.get("connection")
+    version_table = config.attributes.get("version_table", "alembic_version")
+    if connection is None:
+        url = config.get_main_option("sqlalchemy.url")
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            _configure_and_run(context, conn, target_metadata, version_table)
+        return
+    _configure_and_run(context, connection, target_metadata, version_table)
+
+
+def _configure_and_run(context, connection, target_metadata, version_table) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        version_table=version_table,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def open_service_database(settings, migrations_dir: Path, version_table: str) -> Engine:
+    """Create the service's engine and, unless told not to, migrate it to head."""
+    engine = make_engine(settings.resolved_database_url(), pool_size=settings.db_pool_size)
+    if settings.migrate_on_start:
+        upgrade_database(engine, str(migrations_dir), version_table)
+    return engine

@@ -1,0 +1,101 @@
+"""Structured JSON logs on stdout and the request id that ties a request's lines together across services."""
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+
+REQUEST_ID_HEADER = "x-request-id"
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+_service_name = "fundflow"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the service and the current request id."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "service": _service_name,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        rid = request_id_var.get()
+        if rid:
+            entry["request_id"] = rid
+        for key in ("method", "route", "path", "status", "latency_ms"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(service: str, level: str = "info") -> None:
+    """Send this process's logs to stdout as JSON lines."""
+    global _service_name
+    _service_name = service
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # uvicorn's own access log repeats ours without the request id
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+def valid_request_id(value: str | None) -> bool:
+    """A client-given request id is kept when it is short printable ASCII."""
+    return bool(value) and len(value) <= 128 and value.isascii() and value.isprintable()
+
+
+class RequestContextMiddleware:
+    """Pure ASGI middleware: sets/propagates X-Request-ID and writes one access line per request."""
+
+    def __init__(self, app, service: str) -> None:
+        self.app = app
+        self.access = logging.getLogger(f"fundflow.access.{service}")
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        rid = None
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id":
+                rid = value.decode("latin-1")
+                break
+        if not valid_request_id(rid):
+            rid = uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+        header_value = rid.encode()
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                headers.append((b"x-request-id", header_value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            self.access.info(
+                "request",
+                extra={
+                    "method": scope.get("method"),
+                    "route": getattr(route, "path", None) or scope.get("path"),
+                    "status": status_holder["status"],
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)

@@ -1,0 +1,45 @@
+"""Settings every service shares; each service subclasses with its own env prefix (INTAKE_, …)."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Common settings; safe defaults run the embedded mode with no configuration at all."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="`production` refuses embedded defaults (SQLite, a fixed clock)")
+    data_dir: Path = Field(Path("data"), description="Folder for the embedded SQLite file and local files")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db; default: SQLite under data_dir")
+    db_pool_size: int = Field(10, description="Connections kept in the database pool (PostgreSQL)")
+    migrate_on_start: bool = Field(True, description="Apply Alembic migrations when the process starts")
+    fixed_now: datetime | None = Field(
+        None, description="Fix the clock to this instant (tests, demos, replaying a past edition); not in production")
+    log_level: str = Field("info", description="Log level of the JSON logs on stdout")
+
+    def sqlite_name(self) -> str:
+        """File name of the embedded database; overridden by each service."""
+        raise NotImplementedError
+
+    def resolved_database_url(self) -> str:
+        """The configured database URL, or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / self.sqlite_name()).resolve()}"
+
+    @model_validator(mode="after")
+    def _production_has_no_embedded_defaults(self):
+        if self.environment == "production":
+            if not self.database_url or self.database_url.startswith("sqlite"):
+                raise ValueError("production needs a database_url of a server database, not the embedded SQLite")
+            if self.fixed_now is not None:
+                raise ValueError("production must run on the real clock: unset fixed_now")
+        return self

@@ -1,0 +1,115 @@
+"""The gateway process: a lean ASGI data path for /api/v1 beside a small FastAPI app for docs and health."""
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+
+from common.app import Health
+from common.logging import RequestContextMiddleware, configure_logging
+from common.problems import ServiceUnavailable, install_problem_handlers, problem_responses
+
+from .openapi import merge_openapi
+from .proxy import API_PREFIX, ProxyApp
+from .settings import GatewaySettings
+
+API_DESCRIPTION = """The public API of the Dalian 2024 service-trade innovation fund (POLICY.md).
+
+Every service is reached under `/api/v1/<service>/…`. Errors are `application/problem+json` (RFC 9457);
+money is a decimal string with two places; every answer carries `X-Request-ID`."""
+
+
+def create_fastapi(settings: GatewaySettings, proxy: ProxyApp) -> FastAPI:
+    """The gateway's own pages: health, merged OpenAPI, Swagger UI."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await proxy.start()
+        app.state.http = httpx.AsyncClient(timeout=settings.connect_timeout_s + 3)
+        try:
+            yield
+        finally:
+            await app.state.http.aclose()
+            await proxy.stop()
+
+    app = FastAPI(title="fundflow API", version="1.0.0", description=API_DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)
+    install_problem_handlers(app)
+    app.mount("/docs/static", StaticFiles(directory=swagger_ui_path), name="swagger-static")
+
+    async def fetch_docs() -> dict[str, dict]:
+        async def one(name: str, base: str) -> tuple[str, dict]:
+            try:
+                response = await app.state.http.get(f"{base}/openapi.json")
+                response.raise_for_status()
+            except httpx.HTTPError as exc:
+                raise ServiceUnavailable(f"The {name} service is unavailable, so its part of the API document "
+                                         "cannot be read.", service=name) from exc
+            return name, response.json()
+
+        pairs = await asyncio.gather(*(one(n, b) for n, b in settings.upstreams().items()))
+        return dict(pairs)
+
+    @app.get("/healthz", response_model=Health, tags=["health"])
+    async def healthz() -> Health:
+        """The gateway process is up."""
+        return Health(status="ok", service="gateway")
+
+    @app.get("/readyz", response_model=Health, tags=["health"], responses=problem_responses(503))
+    async def readyz() -> Health:
+        """Every service answers its own readiness probe."""
+        async def probe(name: str, base: str) -> tuple[str, str]:
+            try:
+                response = await app.state.http.get(f"{base}/readyz")
+                return name, "ok" if response.status_code == 200 else f"not ready ({response.status_code})"
+            except httpx.HTTPError as exc:
+                return name, f"unavailable: {exc.__class__.__name__}"
+
+        checks = dict(await asyncio.gather(*(probe(n, b) for n, b in settings.upstreams().items())))
+        failing = [n for n, v in checks.items() if v != "ok"]
+        if failing:
+            raise ServiceUnavailable(f"Not ready: {', '.join(failing)}", checks=checks)
+        return Health(status="ok", service="gateway", checks=checks)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_document() -> dict:
+        """The merged OpenAPI document of the whole API."""
+        return merge_openapi(app.openapi(), await fetch_docs())
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        """Swagger UI over the merged document, served from local files."""
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="fundflow API",
+                                   swagger_js_url="/docs/static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs/static/swagger-ui.css",
+                                   swagger_favicon_url="/docs/static/favicon-32x32.png")
+
+    return app
+
+
+class Gateway:
+    """Top-level ASGI app: /api/v1 goes to the proxy, everything else to the FastAPI pages."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.proxy = ProxyApp(settings.upstreams(), settings.connect_timeout_s, settings.read_timeout_s,
+                              settings.pool_size)
+        self.pages = create_fastapi(settings, self.proxy)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
+            await self.proxy(scope, receive, send)
+        else:
+            await self.pages(scope, receive, send)
+
+
+def create_app():
+    """Build the gateway ASGI app from the environment."""
+    settings = GatewaySettings()
+    configure_logging("gateway", settings.log_level)
+    return RequestContextMiddleware(Gateway(settings), service="gateway")

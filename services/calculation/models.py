@@ -1,0 +1,22 @@
+"""Tables of the calculation service: every computation kept with its trace, so it can be shown later."""
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Column, DateTime, Numeric
+from sqlmodel import Field, SQLModel
+
+from common.db import NAMING_CONVENTION
+
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+
+class Computation(SQLModel, table=True):
+    """One amount computed for a dossier, with the trace that explains it."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    application_id: str | None = Field(default=None, index=True, max_length=64)
+    edition: str = Field(max_length=16)
+    project_type: str = Field(max_length=32)
+    amount: Decimal = Field(sa_column=Column(Numeric(18, 2), nullable=False))
+    trace: list = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

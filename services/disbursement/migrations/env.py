@@ -1,0 +1,7 @@
+"""Alembic environment of the disbursement service."""
+from sqlmodel import SQLModel
+
+from common.db import run_migration_env
+from services.disbursement import models  # noqa: F401  (registers the tables on the metadata)
+
+run_migration_env(SQLModel.metadata)

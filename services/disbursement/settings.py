@@ -1,0 +1,19 @@
+"""Settings of the disbursement service (env prefix DISBURSEMENT_)."""
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from common.settings import ServiceSettings
+
+
+class DisbursementSettings(ServiceSettings):
+    """Disbursement service settings."""
+
+    model_config = SettingsConfigDict(env_prefix="DISBURSEMENT_", extra="ignore")
+
+    intake_url: str = Field("http://127.0.0.1:8001", description="Base URL of the intake service")
+    calculation_url: str = Field("http://127.0.0.1:8003", description="Base URL of the calculation service")
+    eligibility_url: str = Field("http://127.0.0.1:8002", description="Base URL of the eligibility service")
+    call_timeout_s: float = Field(10.0, description="Seconds to wait for another service")
+
+    def sqlite_name(self) -> str:
+        return "disbursement.db"

@@ -1,0 +1,4 @@
+"""HTTP routes of the eligibility service (thin: parse, authorise, call the service layer, shape the answer)."""
+from fastapi import APIRouter
+
+router = APIRouter()

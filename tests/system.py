@@ -1,0 +1,232 @@
+"""Starts the whole system as real processes on loopback ports: four services, the gateway, and what they need."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("intake", "eligibility", "calculation", "disbursement")
+PG_ADMIN_DSN = os.environ.get("FUNDFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Inside the 2024 edition's applicant window (D2 is 2025-12-22), so that submissions are accepted.
+DEFAULT_NOW = "2025-12-10T10:00:00+08:00"
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen | None, log: Path | None, timeout: float = 40.0) -> None:
+    """Wait until `url` answers 200, or fail with the process's log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {proc.returncode}:\n{_tail(log)}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up in {timeout}s:\n{_tail(log)}")
+
+
+def _tail(log: Path | None, lines: int = 40) -> str:
+    if log is None or not log.exists():
+        return ""
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass
+class Process:
+    """One uvicorn process of the system."""
+
+    name: str
+    app: str
+    port: int
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, extra_env: dict[str, str] | None = None) -> None:
+        """Start it and wait for /healthz."""
+        env = {**self.env, **(extra_env or {})}
+        handle = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", self.app, "--host", "127.0.0.1",
+             "--port", str(self.port), "--no-access-log", "--timeout-graceful-shutdown", "3"],
+            cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        handle.close()
+        wait_http(f"{self.url}/healthz", self.proc, self.log)
+
+    def stop(self) -> None:
+        """Stop it gracefully (SIGTERM), killing it if it lingers."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def kill(self) -> None:
+        """Kill it at once (SIGKILL), as a crash would."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(5)
+
+    def logs(self) -> str:
+        """Everything the process wrote."""
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class PostgresDatabases:
+    """Throw-away PostgreSQL databases, one per service, unique to this run."""
+
+    def __init__(self) -> None:
+        self.prefix = f"fft_{uuid.uuid4().hex[:10]}"
+        self.names = {s: f"{self.prefix}_{s}" for s in SERVICES}
+
+    def create(self) -> None:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
+            for name in self.names.values():
+                conn.execute(f'CREATE DATABASE "{name}"')
+
+    def url(self, service: str) -> str:
+        base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        return f"{base}/{self.names[service]}"
+
+    def drop(self) -> None:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
+            for name in self.names.values():
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class MotoS3:
+    """A real S3-protocol server (moto's standalone server) on a loopback port."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.log = workdir / "moto.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        handle = self.log.open("ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                                     stdout=handle, stderr=subprocess.STDOUT,
+                                     env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"})
+        handle.close()
+        wait_http(f"http://{self.endpoint}/moto-api/", self.proc, self.log)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@dataclass
+class System:
+    """The running system: its processes, its backing stores, and an HTTP client at the gateway."""
+
+    backend: str
+    workdir: Path
+    now: str = DEFAULT_NOW
+    processes: dict[str, Process] = field(default_factory=dict)
+    pg: PostgresDatabases | None = None
+    s3: MotoS3 | None = None
+    client: httpx.Client | None = None
+
+    def service_env(self, service: str) -> dict[str, str]:
+        """Environment of one service process."""
+        prefix = service.upper()
+        env = {
+            f"{prefix}_ENVIRONMENT": "test",
+            f"{prefix}_DATA_DIR": str(self.workdir / service),
+            f"{prefix}_FIXED_NOW": self.now,
+            f"{prefix}_LOG_LEVEL": "info",
+        }
+        for other in SERVICES:
+            if other != service:
+                env[f"{prefix}_{other.upper()}_URL"] = self.processes[other].url
+        if self.pg is not None:
+            env[f"{prefix}_DATABASE_URL"] = self.pg.url(service)
+        if service == "intake" and self.s3 is not None:
+            env.update({"INTAKE_S3_ENDPOINT": self.s3.endpoint, "INTAKE_S3_BUCKET": f"docs-{uuid.uuid4().hex[:8]}",
+                        "INTAKE_S3_ACCESS_KEY": "testing", "INTAKE_S3_SECRET_KEY": "testing"})
+        return env
+
+    def start(self) -> None:
+        """Bring up the stores, the four services and the gateway."""
+        base_env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(tuple(s.upper() + "_" for s in SERVICES + ("gateway",)))}
+        base_env["PYTHONPATH"] = str(ROOT)
+        if self.backend == "postgresql":
+            self.pg = PostgresDatabases()
+            self.pg.create()
+            self.s3 = MotoS3(self.workdir)
+            self.s3.start()
+        for service in SERVICES:
+            self.processes[service] = Process(service, f"services.{service}.app:create_app", free_port(), {},
+                                              self.workdir / f"{service}.log")
+        self.processes["gateway"] = Process("gateway", "gateway.app:create_app", free_port(), {},
+                                            self.workdir / "gateway.log")
+        for service in SERVICES:
+            self.processes[service].env = {**base_env, **self.service_env(service)}
+        self.processes["gateway"].env = {
+            **base_env, "GATEWAY_READ_TIMEOUT_S": "10",
+            **{f"GATEWAY_{s.upper()}_URL": self.processes[s].url for s in SERVICES}}
+        for process in self.processes.values():
+            process.start()
+        self.client = httpx.Client(base_url=self.gateway_url, timeout=30.0)
+
+    @property
+    def gateway_url(self) -> str:
+        return self.processes["gateway"].url
+
+    def url(self, service: str) -> str:
+        """Direct URL of a service, around the gateway."""
+        return self.processes[service].url
+
+    def stop(self) -> None:
+        """Stop everything and drop what the run created."""
+        if self.client is not None:
+            self.client.close()
+        for process in self.processes.values():
+            process.stop()
+        if self.s3 is not None:
+            self.s3.stop()
+        if self.pg is not None:
+            self.pg.drop()
+
+
+def new_workdir(backend: str) -> Path:
+    """A fresh folder for one system's data and logs."""
+    return Path(tempfile.mkdtemp(prefix=f"fundflow-{backend}-"))
+
+
+def remove_workdir(path: Path) -> None:
+    """Delete a system's folder."""
+    shutil.rmtree(path, ignore_errors=True)
