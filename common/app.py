@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
+from .auth import ServiceTokens, TokenVerifier
 from .clock import Clock
 from .db import check_database
 from .logging import RequestContextMiddleware, configure_logging
@@ -101,4 +102,7 @@ def create_service_app(*, service: str, description: str, settings, open_databas
     app.add_middleware(RequestContextMiddleware, service=service)
     app.state.settings = settings
     app.state.clock = Clock(settings.fixed_now)
+    secret = settings.jwt_secret.get_secret_value()
+    app.state.verifier = TokenVerifier(secret, settings.jwt_issuer, settings.jwt_audience, settings.oidc_jwks_url)
+    app.state.service_tokens = ServiceTokens(service, secret, settings.jwt_issuer, settings.jwt_audience)
     return app

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Callable
 
 import httpx
 
@@ -37,8 +37,9 @@ class _RetryPolicy:
         return ServiceUnavailable(f"The {self.service} service is unreachable.", service=self.service)
 
 
-def _headers(extra: dict[str, str] | None) -> dict[str, str]:
-    headers = dict(extra or {})
+def _headers(extra: dict[str, str] | None, auth: Callable[[], dict[str, str]] | None) -> dict[str, str]:
+    headers = dict(auth() if auth else {})
+    headers.update(extra or {})
     rid = request_id_var.get()
     if rid:
         headers.setdefault("X-Request-ID", rid)
@@ -49,8 +50,10 @@ class ServiceClient:
     """Async client for one other service's HTTP API."""
 
     def __init__(self, service: str, base_url: str, *, timeout: float = 5.0, retries: int = 2,
-                 backoff: float = 0.1, transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 backoff: float = 0.1, transport: httpx.AsyncBaseTransport | None = None,
+                 auth: Callable[[], dict[str, str]] | None = None) -> None:
         self.policy = _RetryPolicy(service, retries, backoff)
+        self.auth = auth
         self.http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
 
     async def request(self, method: str, path: str, *, idempotent: bool | None = None,
@@ -59,7 +62,7 @@ class ServiceClient:
         attempts = self.policy.attempts(method, idempotent)
         for attempt in range(attempts):
             try:
-                response = await self.http.request(method, path, headers=_headers(headers), **kwargs)
+                response = await self.http.request(method, path, headers=_headers(headers, self.auth), **kwargs)
             except httpx.TransportError as exc:
                 if attempt + 1 >= attempts:
                     raise self.policy.failure(exc) from exc
@@ -78,8 +81,10 @@ class SyncServiceClient:
     """Blocking client for one other service, for code that already runs in a worker thread."""
 
     def __init__(self, service: str, base_url: str, *, timeout: float = 5.0, retries: int = 2,
-                 backoff: float = 0.1, transport: httpx.BaseTransport | None = None) -> None:
+                 backoff: float = 0.1, transport: httpx.BaseTransport | None = None,
+                 auth: Callable[[], dict[str, str]] | None = None) -> None:
         self.policy = _RetryPolicy(service, retries, backoff)
+        self.auth = auth
         self.http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
 
     def request(self, method: str, path: str, *, idempotent: bool | None = None,
@@ -88,7 +93,7 @@ class SyncServiceClient:
         attempts = self.policy.attempts(method, idempotent)
         for attempt in range(attempts):
             try:
-                response = self.http.request(method, path, headers=_headers(headers), **kwargs)
+                response = self.http.request(method, path, headers=_headers(headers, self.auth), **kwargs)
             except httpx.TransportError as exc:
                 if attempt + 1 >= attempts:
                     raise self.policy.failure(exc) from exc

@@ -5,8 +5,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .auth import DEV_SECRET
 
 
 class ServiceSettings(BaseSettings):
@@ -24,6 +26,11 @@ class ServiceSettings(BaseSettings):
     fixed_now: datetime | None = Field(
         None, description="Fix the clock to this instant (tests, demos, replaying a past edition); not in production")
     log_level: str = Field("info", description="Log level of the JSON logs on stdout")
+    jwt_secret: SecretStr = Field(SecretStr(DEV_SECRET),
+                                  description="HS256 secret shared by the gateway's issuer and every service")
+    jwt_issuer: str = Field("fundflow", description="Expected `iss` of tokens")
+    jwt_audience: str = Field("fundflow-api", description="Expected `aud` of tokens")
+    oidc_jwks_url: str | None = Field(None, description="JWKS URL of an external OpenID Connect provider (production)")
 
     def sqlite_name(self) -> str:
         """File name of the embedded database; overridden by each service."""
@@ -40,6 +47,8 @@ class ServiceSettings(BaseSettings):
         if self.environment == "production":
             if not self.database_url or self.database_url.startswith("sqlite"):
                 raise ValueError("production needs a database_url of a server database, not the embedded SQLite")
+            if self.jwt_secret.get_secret_value() == DEV_SECRET:
+                raise ValueError("production refuses the development JWT secret: set jwt_secret")
             if self.fixed_now is not None:
                 raise ValueError("production must run on the real clock: unset fixed_now")
         return self

@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from common.auth import mint_token
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("intake", "eligibility", "calculation", "disbursement")
 PG_ADMIN_DSN = os.environ.get("FUNDFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -158,6 +160,8 @@ class System:
     pg: PostgresDatabases | None = None
     s3: MotoS3 | None = None
     client: httpx.Client | None = None
+    jwt_secret: str = field(default_factory=lambda: uuid.uuid4().hex)
+    _clients: list[httpx.Client] = field(default_factory=list)
 
     def service_env(self, service: str) -> dict[str, str]:
         """Environment of one service process."""
@@ -167,6 +171,7 @@ class System:
             f"{prefix}_DATA_DIR": str(self.workdir / service),
             f"{prefix}_FIXED_NOW": self.now,
             f"{prefix}_LOG_LEVEL": "info",
+            f"{prefix}_JWT_SECRET": self.jwt_secret,
         }
         for other in SERVICES:
             if other != service:
@@ -196,11 +201,26 @@ class System:
         for service in SERVICES:
             self.processes[service].env = {**base_env, **self.service_env(service)}
         self.processes["gateway"].env = {
-            **base_env, "GATEWAY_READ_TIMEOUT_S": "10",
+            **base_env, "GATEWAY_READ_TIMEOUT_S": "10", "GATEWAY_JWT_SECRET": self.jwt_secret,
             **{f"GATEWAY_{s.upper()}_URL": self.processes[s].url for s in SERVICES}}
         for process in self.processes.values():
             process.start()
         self.client = httpx.Client(base_url=self.gateway_url, timeout=30.0)
+
+    def token(self, role: str, subject: str | None = None, *, unit_uscc: str | None = None,
+              district_code: str | None = None, ttl_s: int = 900) -> str:
+        """A token the system accepts, as its issuer would sign it."""
+        return mint_token(self.jwt_secret, subject or f"test-{role}", role, issuer="fundflow",
+                          audience="fundflow-api", ttl_s=ttl_s, unit_uscc=unit_uscc, district_code=district_code)
+
+    def client_for(self, role: str, subject: str | None = None, *, unit_uscc: str | None = None,
+                   district_code: str | None = None, direct: str | None = None) -> httpx.Client:
+        """An HTTP client acting as `role`, at the gateway (or straight at service `direct`)."""
+        token = self.token(role, subject, unit_uscc=unit_uscc, district_code=district_code)
+        client = httpx.Client(base_url=self.url(direct) if direct else self.gateway_url, timeout=30.0,
+                              headers={"Authorization": f"Bearer {token}"})
+        self._clients.append(client)
+        return client
 
     @property
     def gateway_url(self) -> str:
@@ -212,8 +232,9 @@ class System:
 
     def stop(self) -> None:
         """Stop everything and drop what the run created."""
-        if self.client is not None:
-            self.client.close()
+        for client in [self.client, *self._clients]:
+            if client is not None:
+                client.close()
         for process in self.processes.values():
             process.stop()
         if self.s3 is not None:
