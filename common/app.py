@@ -92,7 +92,9 @@ def create_service_app(*, service: str, description: str, settings, open_databas
             checks.update(extra_checks(app))
         return checks
 
+    # no /docs on the services: the gateway serves the one Swagger UI, from local files
     app = FastAPI(title=f"fundflow {service}", description=description, version="1.0.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   generate_unique_id_function=_operation_id, openapi_tags=openapi_tags,
                   responses=problem_responses(422, 500))
     install_problem_handlers(app)

@@ -56,6 +56,9 @@ class TokenVerifier:
                     return hit[0]
                 del self._cache[token]
         claims = self._decode(token)
+        if claims.get("typ") == "refresh":
+            raise Unauthorized("A refresh token cannot call the API; exchange it at /auth/token.",
+                               headers=WWW_AUTHENTICATE)
         role = claims.get("role")
         if role not in ROLES:
             raise Unauthorized("The token carries no known role.", headers=WWW_AUTHENTICATE)

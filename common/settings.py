@@ -11,13 +11,30 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from .auth import DEV_SECRET
 
 
-class ServiceSettings(BaseSettings):
-    """Common settings; safe defaults run the embedded mode with no configuration at all."""
+class ProcessSettings(BaseSettings):
+    """What every process (gateway and services) is configured with: its mode, logs and token checks."""
 
     model_config = SettingsConfigDict(extra="ignore")
 
     environment: Literal["development", "test", "production"] = Field(
-        "development", description="`production` refuses embedded defaults (SQLite, a fixed clock)")
+        "development", description="`production` refuses embedded defaults (SQLite, a fixed clock, the dev secret)")
+    log_level: str = Field("info", description="Log level of the JSON logs on stdout")
+    jwt_secret: SecretStr = Field(SecretStr(DEV_SECRET),
+                                  description="HS256 secret shared by the gateway's issuer and every service")
+    jwt_issuer: str = Field("fundflow", description="Expected `iss` of tokens")
+    jwt_audience: str = Field("fundflow-api", description="Expected `aud` of tokens")
+    oidc_jwks_url: str | None = Field(None, description="JWKS URL of an external OpenID Connect provider (production)")
+
+    @model_validator(mode="after")
+    def _production_refuses_the_dev_secret(self):
+        if self.environment == "production" and self.jwt_secret.get_secret_value() == DEV_SECRET:
+            raise ValueError("production refuses the development JWT secret: set jwt_secret")
+        return self
+
+
+class ServiceSettings(ProcessSettings):
+    """Common settings of the four services; safe defaults run the embedded mode with no configuration at all."""
+
     data_dir: Path = Field(Path("data"), description="Folder for the embedded SQLite file and local files")
     database_url: str | None = Field(
         None, description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db; default: SQLite under data_dir")
@@ -25,12 +42,6 @@ class ServiceSettings(BaseSettings):
     migrate_on_start: bool = Field(True, description="Apply Alembic migrations when the process starts")
     fixed_now: datetime | None = Field(
         None, description="Fix the clock to this instant (tests, demos, replaying a past edition); not in production")
-    log_level: str = Field("info", description="Log level of the JSON logs on stdout")
-    jwt_secret: SecretStr = Field(SecretStr(DEV_SECRET),
-                                  description="HS256 secret shared by the gateway's issuer and every service")
-    jwt_issuer: str = Field("fundflow", description="Expected `iss` of tokens")
-    jwt_audience: str = Field("fundflow-api", description="Expected `aud` of tokens")
-    oidc_jwks_url: str | None = Field(None, description="JWKS URL of an external OpenID Connect provider (production)")
 
     def sqlite_name(self) -> str:
         """File name of the embedded database; overridden by each service."""
@@ -47,8 +58,6 @@ class ServiceSettings(BaseSettings):
         if self.environment == "production":
             if not self.database_url or self.database_url.startswith("sqlite"):
                 raise ValueError("production needs a database_url of a server database, not the embedded SQLite")
-            if self.jwt_secret.get_secret_value() == DEV_SECRET:
-                raise ValueError("production refuses the development JWT secret: set jwt_secret")
             if self.fixed_now is not None:
                 raise ValueError("production must run on the real clock: unset fixed_now")
         return self

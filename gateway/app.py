@@ -1,4 +1,4 @@
-"""The gateway process: a lean ASGI data path for /api/v1 beside a small FastAPI app for docs and health."""
+"""The gateway process: a lean ASGI data path for /api/v1 beside a small FastAPI app for tokens, docs and health."""
 from __future__ import annotations
 
 import asyncio
@@ -6,30 +6,38 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from common.app import Health
+from common.auth import TokenVerifier
 from common.logging import RequestContextMiddleware, configure_logging
 from common.problems import ServiceUnavailable, install_problem_handlers, problem_responses
 
+from .db import open_database
+from .limits import BodyLimits, RateLimiter
 from .openapi import merge_openapi
 from .proxy import API_PREFIX, ProxyApp
+from .routes import bootstrap, router
 from .settings import GatewaySettings
 
 API_DESCRIPTION = """The public API of the Dalian 2024 service-trade innovation fund (POLICY.md).
 
-Every service is reached under `/api/v1/<service>/…`. Errors are `application/problem+json` (RFC 9457);
-money is a decimal string with two places; every answer carries `X-Request-ID`."""
+Every service is reached under `/api/v1/<service>/…` with a bearer token from `POST /auth/token`.
+Errors are `application/problem+json` (RFC 9457); money is a decimal string with two places;
+every answer carries `X-Request-ID`."""
 
 
-def create_fastapi(settings: GatewaySettings, proxy: ProxyApp) -> FastAPI:
-    """The gateway's own pages: health, merged OpenAPI, Swagger UI."""
+def create_pages(settings: GatewaySettings, proxy: ProxyApp) -> FastAPI:
+    """The gateway's own pages: tokens, users, health, merged OpenAPI, Swagger UI."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        app.state.engine = await run_in_threadpool(open_database, settings)
+        await run_in_threadpool(bootstrap, app.state.engine, settings)
         await proxy.start()
         app.state.http = httpx.AsyncClient(timeout=settings.connect_timeout_s + 3)
         try:
@@ -37,10 +45,15 @@ def create_fastapi(settings: GatewaySettings, proxy: ProxyApp) -> FastAPI:
         finally:
             await app.state.http.aclose()
             await proxy.stop()
+            app.state.engine.dispose()
 
     app = FastAPI(title="fundflow API", version="1.0.0", description=API_DESCRIPTION, lifespan=lifespan,
-                  docs_url=None, redoc_url=None, openapi_url=None)
+                  docs_url=None, redoc_url=None, openapi_url=None, generate_unique_id_function=lambda r: r.name,
+                  responses=problem_responses(422, 500))
+    app.state.settings = settings
+    app.state.verifier = proxy.verifier
     install_problem_handlers(app)
+    app.include_router(router)
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_path), name="swagger-static")
 
     async def fetch_docs() -> dict[str, dict]:
@@ -53,16 +66,15 @@ def create_fastapi(settings: GatewaySettings, proxy: ProxyApp) -> FastAPI:
                                          "cannot be read.", service=name) from exc
             return name, response.json()
 
-        pairs = await asyncio.gather(*(one(n, b) for n, b in settings.upstreams().items()))
-        return dict(pairs)
+        return dict(await asyncio.gather(*(one(n, b) for n, b in settings.upstreams().items())))
 
     @app.get("/healthz", response_model=Health, tags=["health"])
-    async def healthz() -> Health:
+    async def gateway_healthz() -> Health:
         """The gateway process is up."""
         return Health(status="ok", service="gateway")
 
     @app.get("/readyz", response_model=Health, tags=["health"], responses=problem_responses(503))
-    async def readyz() -> Health:
+    async def gateway_readyz() -> Health:
         """Every service answers its own readiness probe."""
         async def probe(name: str, base: str) -> tuple[str, str]:
             try:
@@ -97,9 +109,13 @@ class Gateway:
     """Top-level ASGI app: /api/v1 goes to the proxy, everything else to the FastAPI pages."""
 
     def __init__(self, settings: GatewaySettings) -> None:
+        verifier = TokenVerifier(settings.jwt_secret.get_secret_value(), settings.jwt_issuer, settings.jwt_audience,
+                                 settings.oidc_jwks_url)
         self.proxy = ProxyApp(settings.upstreams(), settings.connect_timeout_s, settings.read_timeout_s,
-                              settings.pool_size)
-        self.pages = create_fastapi(settings, self.proxy)
+                              settings.pool_size, verifier,
+                              RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
+                              BodyLimits(settings.max_body_bytes, settings.max_upload_bytes, settings.upload_routes))
+        self.pages = create_pages(settings, self.proxy)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):

@@ -6,6 +6,14 @@ import json
 from typing import Any
 
 REF_PREFIX = "#/components/schemas/"
+PUBLIC_PATHS = {"/healthz", "/readyz"}
+SECURITY_SCHEME = {
+    "OAuth2Password": {
+        "type": "oauth2",
+        "description": "Bearer token from POST /auth/token (OAuth2 password or refresh grant)",
+        "flows": {"password": {"tokenUrl": "/auth/token", "refreshUrl": "/auth/token", "scopes": {}}},
+    }
+}
 
 
 def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
@@ -33,6 +41,12 @@ def merge_openapi(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str,
     """
     merged = copy.deepcopy(gateway_doc)
     merged.setdefault("paths", {})
+    merged["components"] = merged.get("components", {})
+    merged["components"].setdefault("securitySchemes", {}).update(SECURITY_SCHEME)
+    for path, item in merged["paths"].items():
+        for operation in item.values():
+            if path.startswith("/auth/users"):
+                operation["security"] = [{"OAuth2Password": []}]
     schemas: dict[str, Any] = merged.setdefault("components", {}).setdefault("schemas", {})
     tags = {t["name"]: t for t in merged.get("tags", [])}
     for service, doc in service_docs.items():
@@ -51,6 +65,7 @@ def merge_openapi(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str,
                     operation = dict(operation)
                     operation["operationId"] = f"{service}_{operation['operationId']}"
                     operation["tags"] = [service] + [t for t in operation.get("tags", []) if t != service]
+                    operation["security"] = [] if path in PUBLIC_PATHS else [{"OAuth2Password": []}]
                 new_item[method] = operation
             merged["paths"][f"{prefix}/{service}{path}"] = new_item
     merged["tags"] = list(tags.values())

@@ -23,6 +23,7 @@ SERVICES = ("intake", "eligibility", "calculation", "disbursement")
 PG_ADMIN_DSN = os.environ.get("FUNDFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 # Inside the 2024 edition's applicant window (D2 is 2025-12-22), so that submissions are accepted.
 DEFAULT_NOW = "2025-12-10T10:00:00+08:00"
+ADMIN_PASSWORD = "admin-test-password"
 
 
 def free_port() -> int:
@@ -106,7 +107,7 @@ class PostgresDatabases:
 
     def __init__(self) -> None:
         self.prefix = f"fft_{uuid.uuid4().hex[:10]}"
-        self.names = {s: f"{self.prefix}_{s}" for s in SERVICES}
+        self.names = {s: f"{self.prefix}_{s}" for s in SERVICES + ("gateway",)}
 
     def create(self) -> None:
         with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
@@ -160,8 +161,9 @@ class System:
     pg: PostgresDatabases | None = None
     s3: MotoS3 | None = None
     client: httpx.Client | None = None
-    jwt_secret: str = field(default_factory=lambda: uuid.uuid4().hex)
+    jwt_secret: str = field(default_factory=lambda: uuid.uuid4().hex + uuid.uuid4().hex)
     _clients: list[httpx.Client] = field(default_factory=list)
+    _extra: list[Process] = field(default_factory=list)
 
     def service_env(self, service: str) -> dict[str, str]:
         """Environment of one service process."""
@@ -202,10 +204,25 @@ class System:
             self.processes[service].env = {**base_env, **self.service_env(service)}
         self.processes["gateway"].env = {
             **base_env, "GATEWAY_READ_TIMEOUT_S": "10", "GATEWAY_JWT_SECRET": self.jwt_secret,
+            "GATEWAY_ENVIRONMENT": "test", "GATEWAY_DATA_DIR": str(self.workdir / "gateway"),
+            "GATEWAY_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            # tests share one token per role: a limit high enough not to throttle them (a test lowers it)
+            "GATEWAY_RATE_LIMIT_PER_S": "5000", "GATEWAY_RATE_LIMIT_BURST": "10000",
+            **({"GATEWAY_DATABASE_URL": self.pg.url("gateway")} if self.pg else {}),
             **{f"GATEWAY_{s.upper()}_URL": self.processes[s].url for s in SERVICES}}
         for process in self.processes.values():
             process.start()
         self.client = httpx.Client(base_url=self.gateway_url, timeout=30.0)
+
+    def spawn(self, name: str, app: str | None = None, **env: str) -> Process:
+        """Start one more process like `name` (same env, a new port), with some settings changed."""
+        model = self.processes[name]
+        index = len(self._extra)
+        process = Process(f"{name}-extra{index}", app or model.app, free_port(), {**model.env, **env},
+                          self.workdir / f"{name}-extra{index}.log")
+        self._extra.append(process)
+        process.start()
+        return process
 
     def token(self, role: str, subject: str | None = None, *, unit_uscc: str | None = None,
               district_code: str | None = None, ttl_s: int = 900) -> str:
@@ -235,7 +252,7 @@ class System:
         for client in [self.client, *self._clients]:
             if client is not None:
                 client.close()
-        for process in self.processes.values():
+        for process in [*self._extra, *self.processes.values()]:
             process.stop()
         if self.s3 is not None:
             self.s3.stop()

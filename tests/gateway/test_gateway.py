@@ -41,8 +41,8 @@ def test_unknown_service_is_a_problem_answer(api):
     assert body["type"] == "/problems/not-found" and "payroll" in body["detail"]
 
 
-def test_unknown_path_inside_a_service_is_a_problem_answer(api):
-    response = api.get("/api/v1/intake/no-such-thing")
+def test_unknown_path_inside_a_service_is_a_problem_answer(system):
+    response = system.client_for("admin").get("/api/v1/intake/no-such-thing")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["status"] == 404
