@@ -5,12 +5,11 @@ import asyncio
 import json
 import logging
 
-import aiohttp
-
 from common.auth import WWW_AUTHENTICATE, TokenVerifier, bearer_token
 from common.problems import PROBLEM_MEDIA_TYPE, Unauthorized, problem_body
 
 from .limits import BodyLimits, BodyTooLarge, RateLimiter, retry_after_header
+from .upstream import UpstreamError, UpstreamPool, UpstreamTimeout, UpstreamUnavailable, request_head
 
 API_PREFIX = "/api/v1/"
 # RFC 9110 §7.6.1: meant for one connection only, never forwarded
@@ -83,40 +82,33 @@ class ProxyApp:
 
     def __init__(self, upstreams: dict[str, str], connect_timeout: float, read_timeout: float, pool_size: int,
                  verifier: TokenVerifier, limiter: RateLimiter, body_limits: BodyLimits) -> None:
-        self.upstreams = upstreams
-        self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_connect=connect_timeout,
-                                             sock_read=read_timeout)
-        self.pool_size = pool_size
+        self.pools = {name: UpstreamPool(url, pool_size, connect_timeout, read_timeout)
+                      for name, url in upstreams.items()}
+        self.read_timeout = read_timeout
         self.verifier = verifier
         self.limiter = limiter
         self.body_limits = body_limits
-        self.session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        """Open the keep-alive pool (inside the running loop)."""
-        connector = aiohttp.TCPConnector(limit=0, limit_per_host=self.pool_size, keepalive_timeout=30,
-                                         enable_cleanup_closed=True)
-        # auto_decompress off: bodies pass through byte for byte
-        self.session = aiohttp.ClientSession(connector=connector, timeout=self.timeout, auto_decompress=False,
-                                             skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"))
+        """Nothing to open ahead: connections are made on first use and kept."""
 
     async def stop(self) -> None:
-        """Close the pool."""
-        if self.session is not None:
-            await self.session.close()
+        """Close the kept connections."""
+        for pool in self.pools.values():
+            pool.close()
 
     async def __call__(self, scope, receive, send) -> None:
         path = scope["path"]
         request_id = scope.get("state", {}).get("request_id", "")
         service, _, rest = path[len(API_PREFIX):].partition("/")
-        base = self.upstreams.get(service)
-        if base is None:
+        pool = self.pools.get(service)
+        if pool is None:
             await send_problem(send, 404, "not-found", "Not found",
-                               f"No service named '{service}'; the API has {', '.join(sorted(self.upstreams))}.",
+                               f"No service named '{service}'; the API has {', '.join(sorted(self.pools))}.",
                                instance=path, request_id=request_id)
             return
         headers = dict((k.lower(), v) for k, v in scope["headers"])
-        if rest not in PUBLIC_SERVICE_PATHS and not await self._admit(scope, headers, send, path, request_id):
+        if rest not in PUBLIC_SERVICE_PATHS and not await self._admit(headers, send, path, request_id):
             return
         limit = self.body_limits.limit_for(path)
         declared = headers.get(b"content-length")
@@ -125,23 +117,22 @@ class ProxyApp:
                                f"This route accepts bodies of at most {limit} bytes; this one declares {int(declared)}.",
                                instance=path, request_id=request_id, limit_bytes=limit)
             return
-        url = f"{base}/{rest}"
+        target = "/" + rest
         if scope.get("query_string"):
-            url += "?" + scope["query_string"].decode("latin-1")
+            target += "?" + scope["query_string"].decode("latin-1")
         client = scope.get("client")
         forward = forward_request_headers(scope["headers"], request_id, client[0] if client else None,
                                           scope.get("scheme", "http"))
-        body = _RequestBody(receive, limit) if (declared is not None or b"transfer-encoding" in headers) else None
+        has_body = declared is not None or b"transfer-encoding" in headers
+        body = _RequestBody(receive, limit) if has_body else None
         try:
-            upstream = await self.session.request(scope["method"], url, headers=forward,
-                                                  data=body.chunks() if body else None,
-                                                  allow_redirects=False, compress=None)
-        except Exception as exc:
+            connection, response = await self._exchange(pool, scope["method"], target, forward, body)
+        except (UpstreamError, BodyTooLarge, ConnectionAbortedError) as exc:
             await self._answer_failure(exc, body, send, service, path, request_id)
             return
-        await self._relay_response(upstream, send, service, path, request_id)
+        await self._relay(pool, connection, response, send, service, path, request_id)
 
-    async def _admit(self, scope, headers: dict[bytes, bytes], send, path: str, request_id: str) -> bool:
+    async def _admit(self, headers: dict[bytes, bytes], send, path: str, request_id: str) -> bool:
         """Authenticate the caller and apply its rate limit; answer 401/429 and return False when refused."""
         authorization = headers.get(b"authorization")
         try:
@@ -158,47 +149,85 @@ class ProxyApp:
             return False
         return True
 
+    async def _exchange(self, pool: UpstreamPool, method: str, target: str, headers: dict[str, str],
+                        body: "_RequestBody | None"):
+        """Send the request and wait for the response head; one retry on a kept connection found closed."""
+        chunked = body is not None and "content-length" not in headers
+        head = request_head(method, target, pool.host_header, headers, chunked)
+        while True:
+            connection, reused = await pool.acquire()
+            response = connection.begin(head_only=method == "HEAD")
+            try:
+                connection.write(head)
+                if body is not None:
+                    await self._send_body(connection, response, body, chunked)
+                await asyncio.wait_for(asyncio.shield(response.head_ready), self.read_timeout)
+                return connection, response
+            except asyncio.TimeoutError:
+                connection.close()
+                raise UpstreamTimeout("no answer within the read timeout") from None
+            except UpstreamUnavailable:
+                connection.close()
+                # the upstream closed a kept-alive connection as we reused it: safe to retry while nothing was consumed
+                if reused and (body is None or body.received == 0):
+                    continue
+                raise
+            except BaseException:
+                connection.close()
+                raise
+
+    async def _send_body(self, connection, response, body: "_RequestBody", chunked: bool) -> None:
+        """Stream the client's body upstream, stopping early if the upstream has already answered."""
+        async for chunk in body.chunks():
+            if response.head_ready.done():
+                response.keep_alive = False  # it answered before reading everything: do not reuse
+                return
+            connection.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
+            await connection.drain(self.read_timeout)
+        if chunked:
+            connection.write(b"0\r\n\r\n")
+
     async def _answer_failure(self, exc: Exception, body: "_RequestBody | None", send, service: str, path: str,
                               request_id: str) -> None:
         """Turn a failed upstream exchange into the right problem answer."""
         if body is not None and body.client_gone:
             return
-        if body is not None and body.too_large:
+        if isinstance(exc, BodyTooLarge):
             await send_problem(send, 413, "payload-too-large", "Payload too large",
-                               f"This route accepts bodies of at most {body.limit} bytes.",
-                               instance=path, request_id=request_id, limit_bytes=body.limit)
-            return
-        if isinstance(exc, asyncio.TimeoutError):
+                               f"This route accepts bodies of at most {exc.limit} bytes.",
+                               instance=path, request_id=request_id, limit_bytes=exc.limit)
+        elif isinstance(exc, UpstreamTimeout):
             await send_problem(send, 504, "gateway-timeout", "Gateway timeout",
                                f"The {service} service did not answer within the gateway's timeout.",
                                instance=path, request_id=request_id, service=service)
-            return
-        if isinstance(exc, (aiohttp.ClientError, OSError)):
-            log.warning("upstream %s unreachable: %s", service, exc.__class__.__name__)
+        else:
+            log.warning("upstream %s unreachable: %s", service, exc)
             await send_problem(send, 503, "service-unavailable", "Service unavailable",
                                f"The {service} service is unavailable; try again shortly.",
                                instance=path, request_id=request_id, service=service)
-            return
-        raise exc
 
-    async def _relay_response(self, upstream: aiohttp.ClientResponse, send, service: str, path: str,
-                              request_id: str) -> None:
+    async def _relay(self, pool: UpstreamPool, connection, response, send, service: str, path: str,
+                     request_id: str) -> None:
         """Stream the upstream answer to the client; a failure mid-body can only cut the connection."""
+        released = False
         try:
-            headers = response_headers(upstream.raw_headers)
-            if upstream.content_length is not None:
-                headers.append((b"content-length", str(upstream.content_length).encode()))
+            headers = response_headers(response.headers)
+            length = next((v for k, v in response.headers if k == b"content-length"), None)
+            if length is not None:
+                headers.append((b"content-length", length))
             headers.append((b"x-request-id", request_id.encode()))
-            await send({"type": "http.response.start", "status": upstream.status, "headers": headers})
-            try:
-                async for chunk in upstream.content.iter_any():
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            except (asyncio.TimeoutError, aiohttp.ClientError, ConnectionError):
-                log.warning("upstream %s broke off its answer to %s", service, path)
-                raise
+            await send({"type": "http.response.start", "status": response.status, "headers": headers})
+            while (chunk := await response.next_chunk(self.read_timeout)) is not None:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+            pool.release(connection, response)
+            released = True
+        except UpstreamError:
+            log.warning("upstream %s broke off its answer to %s", service, path)
+            raise
         finally:
-            upstream.release()
+            if not released:
+                connection.close()
 
 
 class _RequestBody:
