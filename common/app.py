@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
+from .audit import audit_router, install_audit
 from .auth import ServiceTokens, TokenVerifier
 from .clock import Clock
 from .db import check_database
@@ -66,8 +67,12 @@ def create_service_app(*, service: str, description: str, settings, open_databas
                        extra_checks: Callable[[Any], dict[str, Callable[[], None]]] | None = None,
                        on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
                        on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
-                       openapi_tags: list[dict[str, Any]] | None = None) -> FastAPI:
+                       openapi_tags: list[dict[str, Any]] | None = None,
+                       audit: tuple[type, type] | None = None) -> FastAPI:
     """Assemble a service's app with the conventions every service shares.
+
+    With `audit=(AuditEvent, AuditHead)` every change of the service's tables lands in its hash-chained
+    audit trail (common/audit.py), readable at /audit-events.
 
     The lifespan opens (and migrates) the service's own database, then runs `on_startup`;
     `/readyz` checks the database plus whatever `extra_checks` names (the object store, …).
@@ -104,6 +109,9 @@ def create_service_app(*, service: str, description: str, settings, open_databas
     app.add_middleware(RequestContextMiddleware, service=service)
     app.state.settings = settings
     app.state.clock = Clock(settings.fixed_now)
+    if audit is not None:
+        install_audit(*audit, app.state.clock)
+        app.include_router(audit_router(*audit))
     secret = settings.jwt_secret.get_secret_value()
     app.state.verifier = TokenVerifier(secret, settings.jwt_issuer, settings.jwt_audience, settings.oidc_jwks_url)
     app.state.service_tokens = ServiceTokens(service, secret, settings.jwt_issuer, settings.jwt_audience)

@@ -1,6 +1,7 @@
 """Bearer-token verification and role checks, the same in every process (no business rule: who may do what is per route)."""
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 import uuid
@@ -29,6 +30,9 @@ class Principal(BaseModel):
     def is_service(self) -> bool:
         """A call from another service of the system."""
         return self.role == "service"
+
+
+principal_var: contextvars.ContextVar["Principal | None"] = contextvars.ContextVar("principal", default=None)
 
 
 class TokenVerifier:
@@ -111,10 +115,11 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-def authenticate(request: Request) -> Principal:
-    """Dependency: the verified caller of this request."""
+async def authenticate(request: Request) -> Principal:
+    """Dependency: the verified caller of this request (async: the principal must land in the request's context)."""
     principal = request.app.state.verifier.verify(bearer_token(request.headers.get("authorization")))
     request.state.principal = principal
+    principal_var.set(principal)  # read by the audit trail, which has no request at hand
     return principal
 
 

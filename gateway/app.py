@@ -13,11 +13,14 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from common.app import Health
+from common.audit import audit_router, install_audit
+from common.clock import Clock
 from common.auth import TokenVerifier
 from common.logging import RequestContextMiddleware, configure_logging
 from common.problems import ServiceUnavailable, install_problem_handlers, problem_responses
 
 from .db import open_database
+from .models import AuditEvent, AuditHead
 from .limits import BodyLimits, RateLimiter
 from .openapi import merge_openapi
 from .proxy import API_PREFIX, ProxyApp
@@ -54,6 +57,9 @@ def create_pages(settings: GatewaySettings, proxy: ProxyApp) -> FastAPI:
     app.state.verifier = proxy.verifier
     install_problem_handlers(app)
     app.include_router(router)
+    app.state.clock = Clock(settings.fixed_now)
+    install_audit(AuditEvent, AuditHead, app.state.clock)
+    app.include_router(audit_router(AuditEvent, AuditHead), prefix="/auth")
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_path), name="swagger-static")
 
     async def fetch_docs() -> dict[str, dict]:

@@ -4,6 +4,7 @@ from datetime import datetime
 from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
 
+from common.audit import AuditEventBase, AuditHeadBase
 from common.db import NAMING_CONVENTION
 
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
@@ -13,6 +14,7 @@ class UserAccount(SQLModel, table=True):
     """Someone who may obtain a token, with the role and the unit or district it is bound to."""
 
     __tablename__ = "user_account"
+    __audit_mask__ = frozenset({"password_hash"})
 
     username: str = Field(primary_key=True, max_length=64)
     password_hash: str = Field(max_length=255)
@@ -22,3 +24,15 @@ class UserAccount(SQLModel, table=True):
     active: bool = Field(default=True)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class AuditEvent(AuditEventBase, table=True):
+    """The gateway's audit trail (account changes)."""
+
+    __tablename__ = "audit_event"
+
+
+class AuditHead(AuditHeadBase, table=True):
+    """Head of the gateway's audit chain."""
+
+    __tablename__ = "audit_head"

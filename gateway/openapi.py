@@ -45,7 +45,7 @@ def merge_openapi(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str,
     merged["components"].setdefault("securitySchemes", {}).update(SECURITY_SCHEME)
     for path, item in merged["paths"].items():
         for operation in item.values():
-            if path.startswith("/auth/users"):
+            if path.startswith("/auth/") and path != "/auth/token":
                 operation["security"] = [{"OAuth2Password": []}]
     schemas: dict[str, Any] = merged.setdefault("components", {}).setdefault("schemas", {})
     tags = {t["name"]: t for t in merged.get("tags", [])}

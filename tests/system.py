@@ -214,6 +214,12 @@ class System:
             process.start()
         self.client = httpx.Client(base_url=self.gateway_url, timeout=30.0)
 
+    def database_url(self, name: str) -> str:
+        """SQLAlchemy URL of a process's own database, for tests that must reach under the API."""
+        if self.pg is not None:
+            return self.pg.url(name)
+        return f"sqlite:///{self.workdir / name / (name + '.db')}"
+
     def spawn(self, name: str, app: str | None = None, **env: str) -> Process:
         """Start one more process like `name` (same env, a new port), with some settings changed."""
         model = self.processes[name]

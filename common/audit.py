@@ -1,0 +1,256 @@
+"""An append-only audit trail chained by SHA-256, the same mechanism in every service (each keeps its own tables).
+
+A service declares two tables from the bases below (`class AuditEvent(AuditEventBase, table=True)` and
+`class AuditHead(AuditHeadBase, table=True)`, the head holding one row with id 1) and calls `append_event`
+in the transaction of every state change. Appending first updates the head row, which takes the row lock on
+PostgreSQL and the write lock on SQLite, so concurrent writers queue and every event names its true predecessor.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import JSON, Column, DateTime, event, func, inspect, update
+from sqlmodel import Field, Session, SQLModel, select
+
+from .auth import principal_var, require_roles
+from .db import SessionDep
+from .pagination import Page, PageDep
+from .problems import problem_responses
+from .logging import request_id_var
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEventBase(SQLModel):
+    """Columns of an audit event: who did what to which resource, before and after, chained by hash."""
+
+    seq: int = Field(primary_key=True, description="Position in the chain, from 1")
+    occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    actor: str = Field(max_length=100, description="Who (user or service name)")
+    role: str = Field(max_length=24, description="Their role")
+    request_id: str | None = Field(default=None, max_length=128, description="X-Request-ID of the request")
+    resource_type: str = Field(max_length=40, description="Kind of resource changed")
+    resource_id: str = Field(max_length=64, description="Its id")
+    action: str = Field(max_length=40, description="What was done")
+    before: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    prev_hash: str = Field(max_length=64, description="Hash of the previous event")
+    hash: str = Field(max_length=64, description="SHA-256 over the previous hash and this event's content")
+
+
+class AuditHeadBase(SQLModel):
+    """The chain's head: last sequence number and hash (one row, id 1)."""
+
+    id: int = Field(primary_key=True)
+    seq: int = Field(default=0)
+    last_hash: str = Field(default=GENESIS_HASH, max_length=64)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def event_hash(prev_hash: str, content: dict[str, Any]) -> str:
+    """SHA-256 of the previous hash and a canonical JSON of the event's content."""
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+
+
+def _utc_text(instant: datetime) -> str:
+    # SQLite gives timestamps back naive: both sides of the hash see the same UTC text
+    if instant.tzinfo is not None:
+        instant = instant.astimezone(timezone.utc).replace(tzinfo=None)
+    return instant.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _content(event: AuditEventBase) -> dict[str, Any]:
+    return {"seq": event.seq, "occurred_at": _utc_text(event.occurred_at), "actor": event.actor,
+            "role": event.role, "request_id": event.request_id, "resource_type": event.resource_type,
+            "resource_id": event.resource_id, "action": event.action, "before": event.before, "after": event.after}
+
+
+def append_event(session: Session, event_cls: type[AuditEventBase], head_cls: type[AuditHeadBase], *,
+                 actor: str, role: str, resource_type: str, resource_id: str, action: str, occurred_at: datetime,
+                 before: Any = None, after: Any = None) -> None:
+    """Add one event to the chain explicitly, in the caller's transaction (for changes made without the ORM)."""
+    _append(session, event_cls, head_cls, actor=actor, role=role, resource_type=resource_type,
+            resource_id=str(resource_id), action=action, occurred_at=occurred_at, before=before, after=after)
+    session.flush()
+
+
+class ChainReport(BaseModel):
+    """The outcome of checking an audit chain."""
+
+    valid: bool
+    events_checked: int
+    first_invalid_seq: int | None = None
+    reason: str | None = None
+
+
+def verify_chain(session: Session, event_cls: type[AuditEventBase], head_cls: type[AuditHeadBase],
+                 batch: int = 1000) -> ChainReport:
+    """Recompute every hash in order; report the first event that does not match."""
+    prev, expected_seq, checked, last_seq = GENESIS_HASH, 1, 0, 0
+    while True:
+        rows = session.exec(select(event_cls).where(event_cls.seq > last_seq).order_by(event_cls.seq)
+                            .limit(batch)).all()
+        if not rows:
+            break
+        for event in rows:
+            if event.seq != expected_seq:
+                return ChainReport(valid=False, events_checked=checked, first_invalid_seq=expected_seq,
+                                   reason=f"event {expected_seq} is missing")
+            if event.prev_hash != prev or event_hash(prev, _content(event)) != event.hash:
+                return ChainReport(valid=False, events_checked=checked, first_invalid_seq=event.seq,
+                                   reason=f"event {event.seq} does not match its hash")
+            prev, expected_seq, checked, last_seq = event.hash, expected_seq + 1, checked + 1, event.seq
+    head = session.get(head_cls, 1)
+    if head is not None and (head.seq != checked or head.last_hash != prev):
+        return ChainReport(valid=False, events_checked=checked, first_invalid_seq=checked + 1,
+                           reason="the chain ends before its recorded head: events were removed")
+    return ChainReport(valid=True, events_checked=checked)
+
+
+def _column_values(obj: Any) -> dict[str, Any]:
+    state = inspect(obj)
+    mask = getattr(type(obj), "__audit_mask__", frozenset())
+    return {attr.key: ("***" if attr.key in mask else _jsonable(attr.value))
+            for attr in state.attrs if attr.key in state.mapper.columns}
+
+
+def _changed_values(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    state = inspect(obj)
+    mask = getattr(type(obj), "__audit_mask__", frozenset())
+    before, after = {}, {}
+    for attr in state.attrs:
+        if attr.key not in state.mapper.columns:
+            continue
+        history = attr.history
+        if history.has_changes():
+            old = history.deleted[0] if history.deleted else None
+            new = history.added[0] if history.added else None
+            if old == new:
+                continue
+            before[attr.key] = "***" if attr.key in mask else _jsonable(old)
+            after[attr.key] = "***" if attr.key in mask else _jsonable(new)
+    return before, after
+
+
+def _primary_key(obj: Any) -> str:
+    identity = inspect(obj).mapper.primary_key_from_instance(obj)
+    return "/".join(str(part) for part in identity)
+
+
+def install_audit(event_cls: type[AuditEventBase], head_cls: type[AuditHeadBase], clock) -> None:
+    """Record every insert, update and delete of the service's tables as a chained audit event.
+
+    It hooks the ORM flush, so an event is written in the same transaction as the change it records
+    and nothing that changes state through the ORM escapes it. A table opts out with `__audit__ = False`
+    (the audit tables themselves, delivery queues); columns listed in `__audit_mask__` are recorded as `***`.
+    """
+
+    def record(session: Session, _context, _instances) -> None:
+        principal = principal_var.get()
+        actor, role = (principal.subject, principal.role) if principal is not None else ("system", "service")
+        changes = []
+        for obj in list(session.new):
+            if getattr(type(obj), "__audit__", True) and not isinstance(obj, (event_cls, head_cls)):
+                changes.append((obj, "create", None, _column_values(obj)))
+        for obj in list(session.dirty):
+            if getattr(type(obj), "__audit__", True) and session.is_modified(obj, include_collections=False):
+                before, after = _changed_values(obj)
+                if after:
+                    changes.append((obj, "update", before, after))
+        for obj in list(session.deleted):
+            if getattr(type(obj), "__audit__", True):
+                changes.append((obj, "delete", _column_values(obj), None))
+        for obj, action, before, after in changes:
+            _append(session, event_cls, head_cls, actor=actor, role=role, resource_type=type(obj).__tablename__,
+                     resource_id=_primary_key(obj) if action != "create" else _new_key(obj), action=action,
+                     occurred_at=clock.now(), before=before, after=after)
+
+    event.listen(Session, "before_flush", record)
+
+
+def _new_key(obj: Any) -> str:
+    # a new row's key may not be assigned until the INSERT; most tables here use client-made ids
+    try:
+        return _primary_key(obj)
+    except Exception:  # noqa: BLE001 - an autoincrement key is simply not known yet
+        return "new"
+
+
+def _append(session: Session, event_cls, head_cls, **fields) -> None:
+    """Chain one event: the UPDATE of the head comes first, locking it until commit (row lock on PostgreSQL,
+    write lock on SQLite), so no two writers read the same predecessor."""
+    session.execute(update(head_cls).where(head_cls.id == 1).values(seq=head_cls.seq + 1))
+    head = session.execute(select(head_cls).where(head_cls.id == 1)
+                           .execution_options(populate_existing=True)).scalar_one()
+    audit = event_cls(seq=head.seq, request_id=request_id_var.get(), prev_hash=head.last_hash, hash="",
+                      **{**fields, "before": _jsonable(fields["before"]), "after": _jsonable(fields["after"])})
+    audit.hash = event_hash(head.last_hash, json.loads(json.dumps(_content(audit), default=str)))
+    head.last_hash = audit.hash
+    session.add(audit)
+
+
+class AuditEventRead(BaseModel):
+    """One audit event as the API shows it."""
+
+    seq: int = Field(description="Position in the chain, from 1")
+    occurred_at: datetime = Field(description="When the change was made")
+    actor: str = Field(description="Who made it (user or service)")
+    role: str = Field(description="Their role")
+    request_id: str | None = Field(description="X-Request-ID of the request that made it")
+    resource_type: str = Field(description="Kind of resource (table)")
+    resource_id: str = Field(description="Its id")
+    action: str = Field(description="create, update, delete, or a named action")
+    before: dict | None = Field(description="Values before the change (changed fields only for updates)")
+    after: dict | None = Field(description="Values after the change")
+    prev_hash: str = Field(description="Hash of the previous event")
+    hash: str = Field(description="SHA-256 over prev_hash and this event's content")
+
+
+def audit_router(event_cls: type[AuditEventBase], head_cls: type[AuditHeadBase]) -> APIRouter:
+    """Read-only routes over a service's audit trail: list events, verify the chain."""
+    router = APIRouter(prefix="/audit-events", tags=["audit"],
+                       dependencies=[Depends(require_roles("city_officer", "admin"))])
+
+    @router.get("", response_model=Page[AuditEventRead], responses=problem_responses(401, 403))
+    def list_audit_events(session: SessionDep, page: PageDep,
+                          resource_type: str | None = Query(None, description="Only this kind of resource"),
+                          resource_id: str | None = Query(None, description="Only this resource")):
+        """Audit events in chain order (append-only: there is no way to change them through the API)."""
+        query = select(event_cls)
+        count = select(func.count()).select_from(event_cls)
+        for column, value in (("resource_type", resource_type), ("resource_id", resource_id)):
+            if value is not None:
+                query = query.where(getattr(event_cls, column) == value)
+                count = count.where(getattr(event_cls, column) == value)
+        rows = session.exec(query.order_by(event_cls.seq).limit(page.limit).offset(page.offset)).all()
+        return Page[AuditEventRead](items=[AuditEventRead.model_validate(r, from_attributes=True) for r in rows],
+                                    total=session.exec(count).one(), limit=page.limit, offset=page.offset)
+
+    @router.get("/verify", response_model=ChainReport, responses=problem_responses(401, 403))
+    def verify_audit_chain(session: SessionDep) -> ChainReport:
+        """Recompute the hash chain and say whether any event was altered or removed."""
+        return verify_chain(session, event_cls, head_cls)
+
+    return router
