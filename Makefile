@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test openapi migrate clean
+.PHONY: install run test openapi migrate clean bench
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -30,3 +30,7 @@ migrate: $(STAMP)  ## apply every service's migrations (the embedded default, or
 
 clean:
 	rm -rf $(VENV) data
+
+bench: $(STAMP)  ## rerunnable benchmarks (needs wrk; installed from Debian's packages when missing)
+	@command -v wrk >/dev/null || (apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk >/dev/null))
+	$(BIN)/python -m bench $(SECTIONS)

@@ -1,7 +1,9 @@
 """Engines, sessions and migrations for one service's own database (no tables here: each service owns its own)."""
 from __future__ import annotations
 
+import fcntl
 import zlib
+from contextlib import contextmanager
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -83,12 +85,27 @@ def upgrade_database(engine: Engine, script_location: str, version_table: str) -
     cfg = Config()
     cfg.set_main_option("script_location", script_location)
     cfg.attributes["version_table"] = version_table
-    with engine.begin() as conn:
+    with _sqlite_file_lock(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # several replicas may start together: the advisory lock serialises their upgrades
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(version_table.encode())})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine):
+    """Serialise migrations of several processes (uvicorn --workers) on one SQLite file."""
+    database = engine.url.database if is_sqlite(engine) else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def run_migration_env(target_metadata: MetaData) -> None:

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import contextvars
+import itertools
 import json
 import logging
+import os
 import sys
 import time
-import uuid
 from datetime import datetime, timezone
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -49,6 +50,15 @@ def configure_logging(service: str, level: str = "info") -> None:
     logging.getLogger("uvicorn.access").disabled = True
 
 
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count(1)
+
+
+def new_request_id() -> str:
+    """A request id unique across processes: a random per-process prefix and a counter (no syscall per request)."""
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+
+
 def valid_request_id(value: str | None) -> bool:
     """A client-given request id is kept when it is short printable ASCII."""
     return bool(value) and len(value) <= 128 and value.isascii() and value.isprintable()
@@ -70,7 +80,7 @@ class RequestContextMiddleware:
                 rid = value.decode("latin-1")
                 break
         if not valid_request_id(rid):
-            rid = uuid.uuid4().hex
+            rid = new_request_id()
         scope.setdefault("state", {})["request_id"] = rid
         token = request_id_var.set(rid)
         started = time.perf_counter()

@@ -121,7 +121,8 @@ class Gateway:
                               settings.pool_size, verifier,
                               RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
                               BodyLimits(settings.max_body_bytes, settings.max_upload_bytes, settings.upload_routes))
-        self.pages = create_pages(settings, self.proxy)
+        # the proxy keeps its own request ids and access lines; the pages use the shared middleware
+        self.pages = RequestContextMiddleware(create_pages(settings, self.proxy), service="gateway")
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
@@ -134,4 +135,4 @@ def create_app():
     """Build the gateway ASGI app from the environment."""
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level)
-    return RequestContextMiddleware(Gateway(settings), service="gateway")
+    return Gateway(settings)

@@ -1,11 +1,12 @@
 """The /api/v1 data path: a bare ASGI reverse proxy that streams bodies both ways over keep-alive connections."""
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
+import time
 
 from common.auth import WWW_AUTHENTICATE, TokenVerifier, bearer_token
+from common.logging import new_request_id, request_id_var, valid_request_id
 from common.problems import PROBLEM_MEDIA_TYPE, Unauthorized, problem_body
 
 from .limits import BodyLimits, BodyTooLarge, RateLimiter, retry_after_header
@@ -18,6 +19,7 @@ HOP_BY_HOP = frozenset({
     b"transfer-encoding", b"upgrade", b"expect", b"proxy-connection",
 })
 log = logging.getLogger("fundflow.gateway.proxy")
+access_log = logging.getLogger("fundflow.access.gateway")
 
 
 def _connection_listed(headers) -> set[bytes]:
@@ -29,28 +31,25 @@ def _connection_listed(headers) -> set[bytes]:
     return listed
 
 
-def forward_request_headers(scope_headers, request_id: str, client_host: str | None, scheme: str) -> dict[str, str]:
-    """Client headers minus hop-by-hop ones, plus forwarding information and the request id."""
-    drop = HOP_BY_HOP | _connection_listed(scope_headers) | {b"host", b"x-request-id"}
-    out: dict[str, str] = {}
-    forwarded_host = None
-    for name, value in scope_headers:
-        lname = name.lower()
-        if lname == b"host":
-            forwarded_host = value.decode("latin-1")
-        if lname in drop:
+def forward_request_head(scope_headers, request_id: str, client_host: str | None, scheme: str) -> list[bytes]:
+    """Header lines for the upstream: the client's minus hop-by-hop ones, plus forwarding and the request id."""
+    drop = HOP_BY_HOP | _connection_listed(scope_headers) | {b"host", b"x-request-id", b"x-forwarded-for"}
+    lines: list[bytes] = []
+    forwarded_for = None
+    for name, value in scope_headers:  # ASGI gives lower-cased names
+        if name in drop:
+            if name == b"host":
+                lines.append(b"x-forwarded-host: " + value)
+            elif name == b"x-forwarded-for":
+                forwarded_for = value
             continue
-        key = lname.decode("latin-1")
-        text = value.decode("latin-1")
-        out[key] = f"{out[key]}, {text}" if key in out else text
-    out["x-request-id"] = request_id
+        lines.append(name + b": " + value)
+    lines.append(b"x-request-id: " + request_id.encode("latin-1"))
     if client_host:
-        prior = out.get("x-forwarded-for")
-        out["x-forwarded-for"] = f"{prior}, {client_host}" if prior else client_host
-    out["x-forwarded-proto"] = scheme
-    if forwarded_host:
-        out["x-forwarded-host"] = forwarded_host
-    return out
+        client = client_host.encode("latin-1")
+        lines.append(b"x-forwarded-for: " + (forwarded_for + b", " + client if forwarded_for else client))
+    lines.append(b"x-forwarded-proto: " + scheme.encode("latin-1"))
+    return lines
 
 
 def response_headers(upstream_headers) -> list[tuple[bytes, bytes]]:
@@ -61,8 +60,8 @@ def response_headers(upstream_headers) -> list[tuple[bytes, bytes]]:
 
 
 async def send_problem(send, status: int, slug: str, title: str, detail: str, *, instance: str,
-                       request_id: str, headers: dict[str, str] | None = None, **extra) -> None:
-    """Answer with a problem document straight on the ASGI channel."""
+                       request_id: str, headers: dict[str, str] | None = None, **extra) -> int:
+    """Answer with a problem document straight on the ASGI channel; the status answered."""
     body = json.dumps(problem_body(status, slug, title, detail, instance=instance, request_id=request_id, **extra),
                       ensure_ascii=False).encode()
     extra_headers = {"Retry-After": "5"} if status == 503 else {}
@@ -72,6 +71,7 @@ async def send_problem(send, status: int, slug: str, title: str, detail: str, *,
     headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra_headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+    return status
 
 
 PUBLIC_SERVICE_PATHS = frozenset({"healthz", "readyz", "openapi.json"})
@@ -98,62 +98,83 @@ class ProxyApp:
             pool.close()
 
     async def __call__(self, scope, receive, send) -> None:
+        # the data path does its own request id and access line: lighter than the pages' middleware
+        started = time.perf_counter()
+        request_id = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                request_id = value.decode("latin-1")
+                break
+        if not valid_request_id(request_id):
+            request_id = new_request_id()
+        token = request_id_var.set(request_id)
+        status = 500
+        try:
+            status = await self._handle(scope, receive, send, request_id)
+        finally:
+            request_id_var.reset(token)
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info("request", extra={"method": scope["method"], "route": scope["path"], "status": status,
+                                                  "latency_ms": round((time.perf_counter() - started) * 1000, 2)})
+
+    async def _handle(self, scope, receive, send, request_id: str) -> int:
+        """Proxy one request; the status answered."""
         path = scope["path"]
-        request_id = scope.get("state", {}).get("request_id", "")
         service, _, rest = path[len(API_PREFIX):].partition("/")
         pool = self.pools.get(service)
         if pool is None:
-            await send_problem(send, 404, "not-found", "Not found",
-                               f"No service named '{service}'; the API has {', '.join(sorted(self.pools))}.",
-                               instance=path, request_id=request_id)
-            return
-        headers = dict((k.lower(), v) for k, v in scope["headers"])
-        if rest not in PUBLIC_SERVICE_PATHS and not await self._admit(headers, send, path, request_id):
-            return
-        limit = self.body_limits.limit_for(path)
+            return await send_problem(send, 404, "not-found", "Not found",
+                                      f"No service named '{service}'; the API has {', '.join(sorted(self.pools))}.",
+                                      instance=path, request_id=request_id)
+        headers = dict(scope["headers"])
+        if rest not in PUBLIC_SERVICE_PATHS:
+            refused = await self._admit(headers, send, path, request_id)
+            if refused:
+                return refused
         declared = headers.get(b"content-length")
+        has_body = declared is not None or b"transfer-encoding" in headers
+        limit = self.body_limits.limit_for(path) if has_body else 0
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await send_problem(send, 413, "payload-too-large", "Payload too large",
-                               f"This route accepts bodies of at most {limit} bytes; this one declares {int(declared)}.",
-                               instance=path, request_id=request_id, limit_bytes=limit)
-            return
+            return await send_problem(send, 413, "payload-too-large", "Payload too large",
+                                      f"This route accepts bodies of at most {limit} bytes; "
+                                      f"this one declares {int(declared)}.",
+                                      instance=path, request_id=request_id, limit_bytes=limit)
         target = "/" + rest
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
         client = scope.get("client")
-        forward = forward_request_headers(scope["headers"], request_id, client[0] if client else None,
-                                          scope.get("scheme", "http"))
-        has_body = declared is not None or b"transfer-encoding" in headers
-        body = _RequestBody(receive, limit) if has_body else None
+        forward = forward_request_head(scope["headers"], request_id, client[0] if client else None,
+                                       scope.get("scheme", "http"))
+        body = _RequestBody(receive, limit, int(declared) if declared is not None and declared.isdigit() else None) \
+            if has_body else None
         try:
             connection, response = await self._exchange(pool, scope["method"], target, forward, body)
         except (UpstreamError, BodyTooLarge, ConnectionAbortedError) as exc:
-            await self._answer_failure(exc, body, send, service, path, request_id)
-            return
+            return await self._answer_failure(exc, body, send, service, path, request_id)
         await self._relay(pool, connection, response, send, service, path, request_id)
+        return response.status
 
-    async def _admit(self, headers: dict[bytes, bytes], send, path: str, request_id: str) -> bool:
-        """Authenticate the caller and apply its rate limit; answer 401/429 and return False when refused."""
+    async def _admit(self, headers: dict[bytes, bytes], send, path: str, request_id: str) -> int:
+        """Authenticate the caller and apply its rate limit; answer 401/429 and return that status when refused."""
         authorization = headers.get(b"authorization")
         try:
             principal = self.verifier.verify(bearer_token(authorization.decode("latin-1") if authorization else None))
         except Unauthorized as exc:
-            await send_problem(send, 401, exc.slug, exc.title, exc.detail, instance=path, request_id=request_id,
-                               headers=WWW_AUTHENTICATE)
-            return False
+            return await send_problem(send, 401, exc.slug, exc.title, exc.detail, instance=path,
+                                      request_id=request_id, headers=WWW_AUTHENTICATE)
         wait = self.limiter.acquire(f"{principal.role}:{principal.subject}")
         if wait > 0:
-            await send_problem(send, 429, "too-many-requests", "Too many requests",
-                               f"Rate limit of {self.limiter.rate:g} requests per second exceeded; retry later.",
-                               instance=path, request_id=request_id, headers={"Retry-After": retry_after_header(wait)})
-            return False
-        return True
+            return await send_problem(send, 429, "too-many-requests", "Too many requests",
+                                      f"Rate limit of {self.limiter.rate:g} requests per second exceeded; retry later.",
+                                      instance=path, request_id=request_id,
+                                      headers={"Retry-After": retry_after_header(wait)})
+        return 0
 
-    async def _exchange(self, pool: UpstreamPool, method: str, target: str, headers: dict[str, str],
+    async def _exchange(self, pool: UpstreamPool, method: str, target: str, header_lines: list[bytes],
                         body: "_RequestBody | None"):
         """Send the request and wait for the response head; one retry on a kept connection found closed."""
-        chunked = body is not None and "content-length" not in headers
-        head = request_head(method, target, pool.host_header, headers, chunked)
+        chunked = body is not None and body.length is None
+        head = request_head(method, target, pool.host_header, header_lines, chunked)
         while True:
             connection, reused = await pool.acquire()
             response = connection.begin(head_only=method == "HEAD")
@@ -161,11 +182,11 @@ class ProxyApp:
                 connection.write(head)
                 if body is not None:
                     await self._send_body(connection, response, body, chunked)
-                await asyncio.wait_for(asyncio.shield(response.head_ready), self.read_timeout)
+                await response.wait_head(self.read_timeout)
                 return connection, response
-            except asyncio.TimeoutError:
+            except UpstreamTimeout:
                 connection.close()
-                raise UpstreamTimeout("no answer within the read timeout") from None
+                raise
             except UpstreamUnavailable:
                 connection.close()
                 # the upstream closed a kept-alive connection as we reused it: safe to retry while nothing was consumed
@@ -188,21 +209,20 @@ class ProxyApp:
             connection.write(b"0\r\n\r\n")
 
     async def _answer_failure(self, exc: Exception, body: "_RequestBody | None", send, service: str, path: str,
-                              request_id: str) -> None:
-        """Turn a failed upstream exchange into the right problem answer."""
+                              request_id: str) -> int:
+        """Turn a failed upstream exchange into the right problem answer; the status answered."""
         if body is not None and body.client_gone:
-            return
+            return 499  # nginx's code for a client that left: nothing is sent
         if isinstance(exc, BodyTooLarge):
-            await send_problem(send, 413, "payload-too-large", "Payload too large",
+            return await send_problem(send, 413, "payload-too-large", "Payload too large",
                                f"This route accepts bodies of at most {exc.limit} bytes.",
                                instance=path, request_id=request_id, limit_bytes=exc.limit)
-        elif isinstance(exc, UpstreamTimeout):
-            await send_problem(send, 504, "gateway-timeout", "Gateway timeout",
+        if isinstance(exc, UpstreamTimeout):
+            return await send_problem(send, 504, "gateway-timeout", "Gateway timeout",
                                f"The {service} service did not answer within the gateway's timeout.",
                                instance=path, request_id=request_id, service=service)
-        else:
-            log.warning("upstream %s unreachable: %s", service, exc)
-            await send_problem(send, 503, "service-unavailable", "Service unavailable",
+        log.warning("upstream %s unreachable: %s", service, exc)
+        return await send_problem(send, 503, "service-unavailable", "Service unavailable",
                                f"The {service} service is unavailable; try again shortly.",
                                instance=path, request_id=request_id, service=service)
 
@@ -218,8 +238,13 @@ class ProxyApp:
             headers.append((b"x-request-id", request_id.encode()))
             await send({"type": "http.response.start", "status": response.status, "headers": headers})
             while (chunk := await response.next_chunk(self.read_timeout)) is not None:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+                # the last piece goes with more_body=False: one message less for small answers
+                last = response.at_end()
+                await send({"type": "http.response.body", "body": chunk, "more_body": not last})
+                if last:
+                    break
+            else:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
             pool.release(connection, response)
             released = True
         except UpstreamError:
@@ -233,9 +258,10 @@ class ProxyApp:
 class _RequestBody:
     """The client's body, streamed chunk by chunk, counted against the route's limit."""
 
-    def __init__(self, receive, limit: int) -> None:
+    def __init__(self, receive, limit: int, length: int | None) -> None:
         self.receive = receive
         self.limit = limit
+        self.length = length  # the declared Content-Length; None when the client sends it chunked
         self.received = 0
         self.too_large = False
         self.client_gone = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from common.auth import require_roles
@@ -76,4 +77,7 @@ def bootstrap(engine, settings) -> None:
     """Create the first admin and load the users file, in one transaction."""
     with Session(engine) as session:
         identity.bootstrap_users(session, settings)
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()  # another gateway process bootstrapped the same accounts at the same moment

@@ -74,6 +74,26 @@ class UpstreamResponse:
             self.head_ready.set_exception(exc)
         self._wake()
 
+    async def wait_head(self, timeout: float) -> None:
+        """Wait for the response head; UpstreamTimeout after `timeout` seconds of silence."""
+        if not self.head_ready.done():
+            # a timer on the future itself: cheaper than asyncio.wait_for on this per-request path
+            timer = asyncio.get_running_loop().call_later(timeout, self._expire, self.head_ready)
+            try:
+                await self.head_ready
+            finally:
+                timer.cancel()
+        self.head_ready.result()
+
+    @staticmethod
+    def _expire(future: asyncio.Future) -> None:
+        if not future.done():
+            future.set_exception(UpstreamTimeout("no answer within the read timeout"))
+
+    def at_end(self) -> bool:
+        """Every byte of the body has been handed out."""
+        return self.complete and not self._chunks
+
     async def next_chunk(self, timeout: float) -> bytes | None:
         """The next piece of the body, or None at its end."""
         while not self._chunks:
@@ -81,12 +101,14 @@ class UpstreamResponse:
                 return None
             if self.error is not None:
                 raise self.error
-            self._waiter = asyncio.get_running_loop().create_future()
+            self._waiter = waiter = asyncio.get_running_loop().create_future()
+            timer = asyncio.get_running_loop().call_later(timeout, self._expire, waiter)
             try:
-                await asyncio.wait_for(self._waiter, timeout)
-            except asyncio.TimeoutError:
+                await waiter
+            except UpstreamTimeout:
                 raise UpstreamTimeout("the upstream stopped sending its body") from None
             finally:
+                timer.cancel()
                 self._waiter = None
         chunk = self._chunks.popleft()
         self._buffered -= len(chunk)
@@ -261,11 +283,9 @@ class UpstreamPool:
         self._idle.clear()
 
 
-def request_head(method: str, target: str, host: bytes, headers: dict[str, str], chunked: bool) -> bytes:
-    """The bytes of a request line and headers."""
-    lines = [f"{method} {target} HTTP/1.1".encode("latin-1"), b"host: " + host]
-    for name, value in headers.items():
-        lines.append(f"{name}: {value}".encode("latin-1"))
+def request_head(method: str, target: str, host: bytes, header_lines: list[bytes], chunked: bool) -> bytes:
+    """The bytes of a request line and its header lines."""
+    lines = [f"{method} {target} HTTP/1.1".encode("latin-1"), b"host: " + host, *header_lines]
     if chunked:
         lines.append(b"transfer-encoding: chunked")
     return b"\r\n".join(lines) + b"\r\n\r\n"

@@ -1,0 +1,22 @@
+"""`python -m bench [section …]`: run the benchmarks and print their figures."""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+from . import gateway_bench
+
+SECTIONS = {"gateway": gateway_bench.run}
+
+
+def main() -> None:
+    chosen = sys.argv[1:] or list(SECTIONS)
+    print(f"fundflow benchmarks on {os.cpu_count()} cores, Python {platform.python_version()}, {platform.machine()}")
+    for name in chosen:
+        for line in SECTIONS[name]():
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Gateway overhead: a trivial authenticated endpoint called directly and through the gateway, side by side."""
+from __future__ import annotations
+
+import tempfile
+import uuid
+from pathlib import Path
+
+from common.auth import mint_token
+
+from .harness import Load, Server, median_load, wrk
+
+TARGETS = {1: 0.90, 2: 0.60}  # issue 7: ratio of gateway to direct req/s, by workers per process
+ROUNDS = 3
+
+
+def run(seconds: int = 5) -> list[str]:
+    """Measure direct vs gateway with 1 and 2 workers; return the report lines."""
+    secret = uuid.uuid4().hex * 2
+    token = mint_token(secret, "bench", "city_officer", issuer="fundflow", audience="fundflow-api", ttl_s=3600)
+    auth = {"Authorization": f"Bearer {token}"}
+    lines = ["gateway overhead (32 connections, wrk 1 thread, median of %d alternating %ds runs)" % (ROUNDS, seconds),
+             f"  {'workers':>7} {'direct req/s':>13} {'gateway req/s':>14} {'ratio':>6} {'target':>6}"
+             f" {'p50 direct':>11} {'p50 gw':>8} {'added p50':>10}"]
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory() as tmp:
+            ping = Server("bench.ping_app:create_app", {"PING_JWT_SECRET": secret}, workers).wait("/ping")
+            gateway = Server("gateway.app:create_app", {"GATEWAY_LOG_LEVEL": "warning",
+                "GATEWAY_JWT_SECRET": secret, "GATEWAY_CALCULATION_URL": ping.url,
+                "GATEWAY_DATA_DIR": str(Path(tmp) / "gw"), "GATEWAY_RATE_LIMIT_PER_S": "1000000",
+                "GATEWAY_RATE_LIMIT_BURST": "1000000"}, workers, log=Path(tmp) / "gateway.log").wait()
+            try:
+                direct, proxied = [], []
+                wrk(ping.url + "/ping", seconds=1, headers=auth)  # warm both paths
+                wrk(gateway.url + "/api/v1/calculation/ping", seconds=1, headers=auth)
+                for _ in range(ROUNDS):
+                    direct.append(wrk(ping.url + "/ping", seconds=seconds, headers=auth))
+                    proxied.append(wrk(gateway.url + "/api/v1/calculation/ping", seconds=seconds, headers=auth))
+            finally:
+                gateway.stop()
+                ping.stop()
+        d, g = median_load(direct), median_load(proxied)
+        lines.append(_row(workers, d, g))
+    return lines
+
+
+def _row(workers: int, d: Load, g: Load) -> str:
+    ratio = g.rps / d.rps
+    verdict = "ok" if ratio >= TARGETS[workers] else "BELOW"
+    return (f"  {workers:>7} {d.rps:>13,.0f} {g.rps:>14,.0f} {ratio:>6.2f} {TARGETS[workers]:>6.2f}"
+            f" {d.p50_ms:>9.2f}ms {g.p50_ms:>6.2f}ms {g.p50_ms - d.p50_ms:>8.2f}ms  {verdict}")

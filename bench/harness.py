@@ -1,0 +1,107 @@
+"""Process and load-generator plumbing shared by the benchmarks."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """A uvicorn process with the production settings of the run command (uvloop, httptools)."""
+
+    def __init__(self, app: str, env: dict[str, str], workers: int = 1, log: Path | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1", "--port", str(self.port),
+               "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", "httptools"]
+        if workers > 1:
+            cmd += ["--workers", str(workers)]
+        self.log = log or Path(os.devnull)
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+
+    def wait(self, path: str = "/healthz", timeout: float = 30) -> "Server":
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + path, timeout=1).status_code < 500:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.url}{path} did not come up")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@dataclass
+class Load:
+    """What wrk measured."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    if match is None:
+        raise RuntimeError(f"unreadable wrk latency {text!r}")
+    number, unit = match.groups()
+    return float(number) * _UNITS[unit]
+
+
+def wrk(url: str, *, connections: int = 32, seconds: int = 5, headers: dict[str, str] | None = None,
+        script: Path | None = None) -> Load:
+    """Run wrk against a URL and read its throughput and latency percentiles."""
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: `make bench` installs it (apt-get install wrk)")
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    for name, value in (headers or {}).items():
+        cmd += ["-H", f"{name}: {value}"]
+    if script is not None:
+        cmd += ["-s", str(script)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed on {url}: {done.stdout[-500:]} {done.stderr[-500:]}")
+    out = done.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{url}: {errors.group(1)} error answers during the run")
+    return Load(rps, p50, p99)
+
+
+def median_load(samples: list[Load]) -> Load:
+    """The median of each figure over several runs."""
+    def med(values):
+        values = sorted(values)
+        return values[len(values) // 2]
+    return Load(med([s.rps for s in samples]), med([s.p50_ms for s in samples]), med([s.p99_ms for s in samples]))
