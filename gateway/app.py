@@ -15,6 +15,7 @@ from swagger_ui_bundle import swagger_ui_path
 from common.app import Health
 from common.audit import audit_router, install_audit
 from common.clock import Clock
+from common.db import check_database
 from common.auth import TokenVerifier
 from common.logging import RequestContextMiddleware, configure_logging
 from common.problems import ServiceUnavailable, install_problem_handlers, problem_responses
@@ -81,7 +82,7 @@ def create_pages(settings: GatewaySettings, proxy: ProxyApp) -> FastAPI:
 
     @app.get("/readyz", response_model=Health, tags=["health"], responses=problem_responses(503))
     async def gateway_readyz() -> Health:
-        """Every service answers its own readiness probe."""
+        """Every service answers its own readiness probe, and the gateway's user store is reachable."""
         async def probe(name: str, base: str) -> tuple[str, str]:
             try:
                 response = await app.state.http.get(f"{base}/readyz")
@@ -90,6 +91,11 @@ def create_pages(settings: GatewaySettings, proxy: ProxyApp) -> FastAPI:
                 return name, f"unavailable: {exc.__class__.__name__}"
 
         checks = dict(await asyncio.gather(*(probe(n, b) for n, b in settings.upstreams().items())))
+        try:
+            await asyncio.wait_for(run_in_threadpool(check_database, app.state.engine), 3)
+            checks["database"] = "ok"
+        except Exception as exc:  # any failure of the user store means not ready
+            checks["database"] = f"unavailable: {exc.__class__.__name__}"
         failing = [n for n, v in checks.items() if v != "ok"]
         if failing:
             raise ServiceUnavailable(f"Not ready: {', '.join(failing)}", checks=checks)
