@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from .audit import audit_router, install_audit
-from .auth import ServiceTokens, TokenVerifier
+from .auth import ServiceTokens, TokenVerifier, roles_of
 from .clock import Clock
 from .db import check_database
 from .logging import RequestContextMiddleware, configure_logging
@@ -27,6 +27,36 @@ class Health(BaseModel):
     status: str = Field(description="`ok` when alive / ready")
     service: str = Field(description="Which service answered")
     checks: dict[str, str] = Field(default_factory=dict, description="Each dependency checked and its state")
+
+
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every documented APIRoute of the app, with the prefixes and dependencies of the routers that include it."""
+    try:  # FastAPI keeps included routers nested since 0.16x; resolve them as its OpenAPI generator does
+        from fastapi.openapi.utils import _get_api_route_for_openapi
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: app.routes is already flat
+        return [r for r in app.routes if isinstance(r, APIRoute) and r.include_in_schema]
+    routes = (_get_api_route_for_openapi(context) for context in iter_route_contexts(app.routes))
+    return [r for r in routes if r is not None and r.include_in_schema]
+
+
+def annotate_roles(app: FastAPI) -> None:
+    """Write each operation's admitted roles into the OpenAPI document as `x-roles` (public: none)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for route in api_routes(app):
+            roles = roles_of(route.dependant)
+            for method in route.methods:
+                operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+                if operation is not None:
+                    operation["x-roles"] = sorted(roles) if roles is not None else []
+        return schema
+
+    app.openapi = openapi
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -112,6 +142,7 @@ def create_service_app(*, service: str, description: str, settings, open_databas
     if audit is not None:
         install_audit(*audit, app.state.clock)
         app.include_router(audit_router(*audit))
+    annotate_roles(app)
     secret = settings.jwt_secret.get_secret_value()
     app.state.verifier = TokenVerifier(secret, settings.jwt_issuer, settings.jwt_audience, settings.oidc_jwks_url)
     app.state.service_tokens = ServiceTokens(service, secret, settings.jwt_issuer, settings.jwt_audience)

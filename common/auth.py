@@ -135,7 +135,23 @@ def require_roles(*roles: str) -> Callable[..., Principal]:
             raise Forbidden(f"The role '{principal.role}' may not do this; allowed: {', '.join(sorted(roles))}.")
         return principal
 
+    check.roles = frozenset(roles)  # read by the OpenAPI annotation (x-roles) and the role matrix
     return check
+
+
+def roles_of(dependant) -> frozenset[str] | None:
+    """Roles a route admits, from its dependencies: a set, ROLES for any caller with a token, None if public."""
+    found: frozenset[str] | None = None
+    for dependency in dependant.dependencies:
+        call = dependency.call
+        if hasattr(call, "roles"):
+            found = call.roles if found is None else found & call.roles
+        elif call is authenticate and found is None:
+            found = frozenset(r for r in ROLES if r != "service")
+        inner = roles_of(dependency)
+        if inner is not None:
+            found = inner if found is None else found & inner
+    return found
 
 
 class ServiceTokens:

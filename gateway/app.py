@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
-from common.app import Health
+from common.app import Health, annotate_roles
 from common.audit import audit_router, install_audit
 from common.clock import Clock
 from common.db import check_database
@@ -61,6 +61,7 @@ def create_pages(settings: GatewaySettings, proxy: ProxyApp) -> FastAPI:
     app.state.clock = Clock(settings.fixed_now)
     install_audit(AuditEvent, AuditHead, app.state.clock)
     app.include_router(audit_router(AuditEvent, AuditHead), prefix="/auth")
+    annotate_roles(app)
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_path), name="swagger-static")
 
     async def fetch_docs() -> dict[str, dict]:
