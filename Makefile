@@ -22,8 +22,9 @@ run: $(STAMP)  ## start all five processes on the embedded default; Ctrl-C stops
 test: $(STAMP)  ## the whole suite: SQLite and PostgreSQL, local files and an S3 server
 	$(BIN)/python -m pytest
 
-openapi: $(STAMP)  ## rewrite the committed OpenAPI document of every service
+openapi: $(STAMP)  ## rewrite the committed OpenAPI documents and the docs generated from them
 	for s in intake eligibility calculation disbursement; do $(BIN)/python -m services.$$s openapi; done
+	$(BIN)/python -m gateway.docs
 
 migrate: $(STAMP)  ## apply every service's migrations (the embedded default, or *_DATABASE_URL)
 	for s in intake eligibility calculation disbursement; do $(BIN)/python -m services.$$s migrate; done

@@ -27,3 +27,9 @@ def test_services_never_import_each_other():
     result = subprocess.run([str(Path(sys.executable).parent / "lint-imports"), "--no-cache"], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_generated_docs_are_current():
+    result = subprocess.run([sys.executable, "-m", "gateway.docs", "--check"], cwd=ROOT, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
