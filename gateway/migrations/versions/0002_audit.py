@@ -4,7 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-24
 """
-from common.audit_migration import create_audit_tables, drop_audit_tables
+from common.migration_ops import create_audit_tables, drop_audit_tables
 
 revision = "0002"
 down_revision = "0001"
