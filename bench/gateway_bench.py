@@ -24,7 +24,7 @@ def run(seconds: int = 5) -> list[str]:
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as tmp:
             ping = Server("bench.ping_app:create_app", {"PING_JWT_SECRET": secret}, workers).wait("/ping")
-            gateway = Server("gateway.app:create_app", {"GATEWAY_LOG_LEVEL": "warning",
+            gateway = Server("gateway.app:create_app", {
                 "GATEWAY_JWT_SECRET": secret, "GATEWAY_CALCULATION_URL": ping.url,
                 "GATEWAY_DATA_DIR": str(Path(tmp) / "gw"), "GATEWAY_RATE_LIMIT_PER_S": "1000000",
                 "GATEWAY_RATE_LIMIT_BURST": "1000000"}, workers, log=Path(tmp) / "gateway.log").wait()

@@ -1,12 +1,14 @@
 """Structured JSON logs on stdout and the request id that ties a request's lines together across services."""
 from __future__ import annotations
 
+import atexit
 import contextvars
 import itertools
 import json
 import logging
 import os
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -37,11 +39,61 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class BufferedStdoutHandler(logging.Handler):
+    """Writes formatted lines to stdout in batches: one write per 200 ms or 64 KiB, not one per request.
+
+    An access line per request is on the hot path; a syscall and flush for each costs a tenth of the
+    gateway's throughput. Errors and warnings are written at once.
+    """
+
+    FLUSH_EVERY_S = 0.2
+    FLUSH_BYTES = 64 * 1024
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending: list[str] = []
+        self._size = 0
+        self._flusher = threading.Thread(target=self._flush_periodically, daemon=True, name="log-flusher")
+        self._flusher.start()
+        atexit.register(self.flush)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + "\n"
+        except Exception:  # noqa: BLE001 - logging must never break the request
+            self.handleError(record)
+            return
+        self._pending.append(line)
+        self._size += len(line)
+        if self._size >= self.FLUSH_BYTES or record.levelno >= logging.WARNING:
+            self._write()
+
+    def _write(self) -> None:
+        if self._pending:
+            text, self._pending, self._size = "".join(self._pending), [], 0
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    def flush(self) -> None:
+        with self.lock:
+            self._write()
+
+    def _flush_periodically(self) -> None:
+        while True:
+            time.sleep(self.FLUSH_EVERY_S)
+            self.flush()
+
+
 def configure_logging(service: str, level: str = "info") -> None:
     """Send this process's logs to stdout as JSON lines."""
     global _service_name
     _service_name = service
-    handler = logging.StreamHandler(sys.stdout)
+    # documented logging optimisations: no caller, thread or process lookups per record
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    handler = BufferedStdoutHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
