@@ -15,11 +15,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column, DateTime, event, func, inspect, update
+from sqlalchemy import JSON, Column, event, func, inspect, update
 from sqlmodel import Field, Session, SQLModel, select
 
 from .auth import principal_var, require_roles
-from .db import SessionDep
+from .db import SessionDep, UtcDateTime
 from .pagination import Page, PageDep
 from .problems import problem_responses
 from .logging import request_id_var
@@ -31,7 +31,7 @@ class AuditEventBase(SQLModel):
     """Columns of an audit event: who did what to which resource, before and after, chained by hash."""
 
     seq: int = Field(primary_key=True, description="Position in the chain, from 1")
-    occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    occurred_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     actor: str = Field(max_length=100, description="Who (user or service name)")
     role: str = Field(max_length=24, description="Their role")
     request_id: str | None = Field(default=None, max_length=128, description="X-Request-ID of the request")

@@ -25,13 +25,13 @@ import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, HttpUrl
-from sqlalchemy import JSON, Column, DateTime, and_, exists, func
+from sqlalchemy import JSON, Column, and_, exists, func
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, SQLModel, select
 from sqlmodel import Field as SQLField
 
 from .auth import PrincipalDep, require_roles
-from .db import SessionDep
+from .db import SessionDep, UtcDateTime
 from .pagination import Page, PageDep
 from .problems import NotFound, Unprocessable, problem_responses
 
@@ -56,7 +56,7 @@ class WebhookSubscriptionBase(SQLModel):
     secret: str = SQLField(max_length=80)
     active: bool = SQLField(default=True)
     created_by: str = SQLField(max_length=100)
-    created_at: datetime = SQLField(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = SQLField(sa_column=Column(UtcDateTime(), nullable=False))
 
 
 class WebhookEventBase(SQLModel):
@@ -69,7 +69,7 @@ class WebhookEventBase(SQLModel):
     type: str = SQLField(max_length=60)
     resource_type: str = SQLField(max_length=40)
     resource_id: str = SQLField(max_length=64)
-    occurred_at: datetime = SQLField(sa_column=Column(DateTime(timezone=True), nullable=False))
+    occurred_at: datetime = SQLField(sa_column=Column(UtcDateTime(), nullable=False))
     data: dict = SQLField(sa_column=Column(JSON, nullable=False))
 
 
@@ -84,8 +84,8 @@ class WebhookDeliveryBase(SQLModel):
     resource_key: str = SQLField(max_length=110)
     status: str = SQLField(default="pending", max_length=12, index=True)
     attempts: int = SQLField(default=0)
-    next_attempt_at: datetime = SQLField(sa_column=Column(DateTime(timezone=True), nullable=False))
-    delivered_at: datetime | None = SQLField(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    next_attempt_at: datetime = SQLField(sa_column=Column(UtcDateTime(), nullable=False))
+    delivered_at: datetime | None = SQLField(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     attempt_log: list = SQLField(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 

@@ -1,11 +1,11 @@
 """The gateway's one table: the user accounts of its embedded token issuer."""
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from common.audit import AuditEventBase, AuditHeadBase
-from common.db import NAMING_CONVENTION
+from common.db import NAMING_CONVENTION, UtcDateTime
 
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
@@ -22,8 +22,8 @@ class UserAccount(SQLModel, table=True):
     unit_uscc: str | None = Field(default=None, max_length=18)
     district_code: str | None = Field(default=None, max_length=6)
     active: bool = Field(default=True)
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
 class AuditEvent(AuditEventBase, table=True):

@@ -7,6 +7,15 @@ from typing import Any
 
 REF_PREFIX = "#/components/schemas/"
 PUBLIC_PATHS = {"/healthz", "/readyz"}
+GATEWAY_ANSWERS = {  # what the gateway itself may answer on a proxied operation, whatever the service does
+    "401": "Missing, expired or invalid bearer token",
+    "403": "The token's role may not call this operation",
+    "413": "The body exceeds the route's limit",
+    "429": "Rate limit exceeded (see Retry-After)",
+    "503": "The service (or one of its dependencies) is unavailable",
+    "504": "The service did not answer in time",
+}
+PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}}
 SECURITY_SCHEME = {
     "OAuth2Password": {
         "type": "oauth2",
@@ -65,7 +74,13 @@ def merge_openapi(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str,
                     operation = dict(operation)
                     operation["operationId"] = f"{service}_{operation['operationId']}"
                     operation["tags"] = [service] + [t for t in operation.get("tags", []) if t != service]
-                    operation["security"] = [] if path in PUBLIC_PATHS else [{"OAuth2Password": []}]
+                    public = path in PUBLIC_PATHS
+                    operation["security"] = [] if public else [{"OAuth2Password": []}]
+                    responses = operation.setdefault("responses", {})
+                    for status, description in GATEWAY_ANSWERS.items():
+                        if public and status in ("401", "403", "429"):
+                            continue
+                        responses.setdefault(status, {"description": description, "content": PROBLEM_CONTENT})
                 new_item[method] = operation
             merged["paths"][f"{prefix}/{service}{path}"] = new_item
     merged["tags"] = list(tags.values())

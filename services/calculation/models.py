@@ -2,10 +2,10 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, DateTime, Numeric
+from sqlalchemy import JSON, Column, Numeric
 from sqlmodel import Field, SQLModel
 
-from common.db import NAMING_CONVENTION
+from common.db import NAMING_CONVENTION, UtcDateTime
 
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
@@ -19,4 +19,4 @@ class Computation(SQLModel, table=True):
     project_type: str = Field(max_length=32)
     amount: Decimal = Field(sa_column=Column(Numeric(18, 2), nullable=False))
     trace: list = Field(sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))

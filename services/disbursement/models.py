@@ -2,10 +2,10 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, DateTime, Numeric
+from sqlalchemy import Column, Numeric
 from sqlmodel import Field, SQLModel
 
-from common.db import NAMING_CONVENTION
+from common.db import NAMING_CONVENTION, UtcDateTime
 
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
@@ -22,4 +22,4 @@ class Project(SQLModel, table=True):
     project_type: str = Field(max_length=32)
     computed_amount: Decimal = Field(sa_column=Column(Numeric(18, 2), nullable=False))
     status: str = Field(max_length=24)
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))

@@ -1,10 +1,10 @@
 """Tables of the eligibility service: evaluations and the registries the rules consult."""
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from common.db import NAMING_CONVENTION
+from common.db import NAMING_CONVENTION, UtcDateTime
 
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
@@ -18,4 +18,4 @@ class Evaluation(SQLModel, table=True):
     project_type: str = Field(max_length=32)
     outcome: str = Field(max_length=16)
     checks: list = Field(sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))

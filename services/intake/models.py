@@ -2,10 +2,10 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, DateTime, Numeric
+from sqlalchemy import Column, Numeric
 from sqlmodel import Field, SQLModel
 
-from common.db import NAMING_CONVENTION
+from common.db import NAMING_CONVENTION, UtcDateTime
 
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
@@ -19,4 +19,4 @@ class Applicant(SQLModel, table=True):
     legal_representative: str = Field(max_length=100)
     district_code: str = Field(max_length=6)
     registered_capital: Decimal = Field(sa_column=Column(Numeric(18, 2), nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
