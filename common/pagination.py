@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 200
+MAX_OFFSET = 10_000_000  # beyond any listing here, and inside every database's integer range
 
 
 class PageParams(BaseModel):
@@ -19,7 +20,7 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page (at most {MAX_PAGE_SIZE})")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")] = 0,
 ) -> PageParams:
     """Dependency reading `limit` and `offset`."""
     return PageParams(limit=limit, offset=offset)

@@ -139,9 +139,11 @@ class ProxyApp:
                                       f"This route accepts bodies of at most {limit} bytes; "
                                       f"this one declares {int(declared)}.",
                                       instance=path, request_id=request_id, limit_bytes=limit)
-        target = "/" + rest
+        # forward the path as the client encoded it: the decoded form may not even be latin-1
+        raw_path = scope.get("raw_path") or path.encode("utf-8")
+        target = b"/" + raw_path[len(API_PREFIX) + len(service) + 1:].lstrip(b"/") if rest else b"/"
         if scope.get("query_string"):
-            target += "?" + scope["query_string"].decode("latin-1")
+            target += b"?" + scope["query_string"]
         client = scope.get("client")
         forward = forward_request_head(scope["headers"], request_id, client[0] if client else None,
                                        scope.get("scheme", "http"))
@@ -170,7 +172,7 @@ class ProxyApp:
                                       headers={"Retry-After": retry_after_header(wait)})
         return 0
 
-    async def _exchange(self, pool: UpstreamPool, method: str, target: str, header_lines: list[bytes],
+    async def _exchange(self, pool: UpstreamPool, method: str, target: bytes, header_lines: list[bytes],
                         body: "_RequestBody | None"):
         """Send the request and wait for the response head; one retry on a kept connection found closed."""
         chunked = body is not None and body.length is None

@@ -283,9 +283,9 @@ class UpstreamPool:
         self._idle.clear()
 
 
-def request_head(method: str, target: str, host: bytes, header_lines: list[bytes], chunked: bool) -> bytes:
+def request_head(method: str, target: bytes, host: bytes, header_lines: list[bytes], chunked: bool) -> bytes:
     """The bytes of a request line and its header lines."""
-    lines = [f"{method} {target} HTTP/1.1".encode("latin-1"), b"host: " + host, *header_lines]
+    lines = [method.encode("ascii") + b" " + target + b" HTTP/1.1", b"host: " + host, *header_lines]
     if chunked:
         lines.append(b"transfer-encoding: chunked")
     return b"\r\n".join(lines) + b"\r\n\r\n"

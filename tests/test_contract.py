@@ -1,14 +1,11 @@
 """Contracts that hold without a running system: committed OpenAPI documents and service boundaries."""
 from __future__ import annotations
 
-import importlib
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-from common.cli import openapi_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("intake", "eligibility", "calculation", "disbursement")
@@ -16,11 +13,12 @@ SERVICES = ("intake", "eligibility", "calculation", "disbursement")
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_committed_openapi_matches_the_app(service):
-    app = importlib.import_module(f"services.{service}.app").create_app()
-    committed = ROOT / "services" / service / "openapi.json"
-    assert committed.exists(), f"{committed} is missing: run `make openapi`"
-    assert committed.read_text(encoding="utf-8") == openapi_text(app), (
-        f"the {service} API differs from its committed OpenAPI document: run `make openapi` and review the diff")
+    # each service in a process of its own, as in production: their tables share no metadata
+    result = subprocess.run([sys.executable, "-m", f"services.{service}", "openapi", "--check"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, (
+        f"the {service} API differs from its committed OpenAPI document: run `make openapi` and review the diff\n"
+        + result.stderr[-2000:])
 
 
 def test_services_never_import_each_other():

@@ -3,14 +3,24 @@ from fastapi import FastAPI
 
 from common.app import create_service_app
 
+from .clients import IntakeClient
 from .db import open_database
 from .routes import router
 from .settings import DisbursementSettings
 
-DESCRIPTION = "Audit, spot checks, the allocation plan, public notice and objections, payments, reconciliation and clawbacks."
+DESCRIPTION = ("Audit, spot checks, the allocation plan, public notice and objections, payments, reconciliation "
+               "and clawbacks.")
 
 
 def create_app() -> FastAPI:
     """Build the disbursement app from the environment."""
-    return create_service_app(service="disbursement", description=DESCRIPTION, settings=DisbursementSettings(),
-                              open_database=open_database, routers=[router])
+    settings = DisbursementSettings()
+
+    async def start(app: FastAPI) -> None:
+        app.state.intake = IntakeClient(settings, app.state.service_tokens.header)
+
+    async def stop(app: FastAPI) -> None:
+        app.state.intake.close()
+
+    return create_service_app(service="disbursement", description=DESCRIPTION, settings=settings,
+                              open_database=open_database, routers=[router], on_startup=start, on_shutdown=stop)

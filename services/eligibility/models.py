@@ -1,9 +1,10 @@
 """Tables of the eligibility service: evaluations and the registries the rules consult."""
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from common.audit import AuditEventBase, AuditHeadBase
 from common.db import NAMING_CONVENTION, UtcDateTime
 
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
@@ -12,6 +13,8 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 class Evaluation(SQLModel, table=True):
     """One evaluation of a dossier: outcome and every check made."""
 
+    __audit__ = False  # a computed answer, not a change of anyone's data
+
     id: str = Field(primary_key=True, max_length=36)
     application_id: str | None = Field(default=None, index=True, max_length=64)
     edition: str = Field(max_length=16)
@@ -19,3 +22,60 @@ class Evaluation(SQLModel, table=True):
     outcome: str = Field(max_length=16)
     checks: list = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class CreditEntry(SQLModel, table=True):
+    """An entry of the joint-punishment credit list (N3.1)."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    uscc: str = Field(index=True, max_length=18)
+    kind: str = Field(max_length=40)
+    source: str = Field(max_length=200)
+    listed_on: date
+    delisted_on: date | None = None
+
+
+class Debarment(SQLModel, table=True):
+    """A unit barred from applying until a date (N3.2)."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    uscc: str = Field(index=True, max_length=18)
+    reason: str = Field(max_length=500)
+    source: str = Field(max_length=200)
+    starts_on: date
+    ends_on: date
+
+
+class RecognisedBase(SQLModel, table=True):
+    """A national TCM service export base recognised by MOFCOM et al. (G5.1.1)."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    uscc: str = Field(unique=True, max_length=18)
+    base_name: str = Field(max_length=200)
+    recognised_on: date | None = None
+
+
+class ClaimedInvoice(SQLModel, table=True):
+    """An invoice number an application of an edition claims (N3.3 duplicate detection)."""
+
+    __table_args__ = (UniqueConstraint("edition", "application_id", "invoice_number", "line_no"),)
+    __audit__ = False  # derived from the application, replaced on every evaluation
+
+    id: int | None = Field(default=None, primary_key=True)
+    edition: str = Field(max_length=16)
+    application_id: str = Field(index=True, max_length=64)
+    invoice_number: str = Field(index=True, max_length=40)
+    line_no: int
+    uscc: str = Field(max_length=18)
+
+
+class AuditEvent(AuditEventBase, table=True):
+    """Eligibility's audit trail (registry changes)."""
+
+    __tablename__ = "audit_event"
+
+
+class AuditHead(AuditHeadBase, table=True):
+    """Head of eligibility's audit chain."""
+
+    __tablename__ = "audit_head"

@@ -1,16 +1,40 @@
 """The intake service's app factory."""
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 
 from common.app import create_service_app
 
+from .clients import PolicyClients
 from .db import open_database
+from .models import AuditEvent, AuditHead
+from .outbox import OutboxWorker
 from .routes import router
 from .settings import IntakeSettings
+from .storage import make_store
 
 DESCRIPTION = "Applicant units, applications and their forms, evidence documents, submission and district review."
 
 
 def create_app() -> FastAPI:
     """Build the intake app from the environment."""
-    return create_service_app(service="intake", description=DESCRIPTION, settings=IntakeSettings(),
-                              open_database=open_database, routers=[router])
+    settings = IntakeSettings()
+
+    async def start(app: FastAPI) -> None:
+        app.state.store = make_store(settings)
+        try:
+            await run_in_threadpool(app.state.store.check)
+        except Exception:  # the store may come later: /readyz says so until it does
+            pass
+        app.state.policy = PolicyClients(settings, app.state.service_tokens.header)
+        app.state.outbox = OutboxWorker(app.state.engine, app.state.policy, settings.outbox_poll_s,
+                                        settings.outbox_max_backoff_s)
+        app.state.outbox.start()
+
+    async def stop(app: FastAPI) -> None:
+        await app.state.outbox.stop()
+        await app.state.policy.aclose()
+
+    return create_service_app(service="intake", description=DESCRIPTION, settings=settings,
+                              open_database=open_database, routers=[router], on_startup=start, on_shutdown=stop,
+                              extra_checks=lambda app: {"object_store": app.state.store.check},
+                              audit=(AuditEvent, AuditHead))

@@ -2,9 +2,10 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Numeric
+from sqlalchemy import JSON, Column, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from common.audit import AuditEventBase, AuditHeadBase
 from common.db import NAMING_CONVENTION, UtcDateTime
 
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
@@ -13,10 +14,93 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 class Applicant(SQLModel, table=True):
     """An applicant unit (申报单位), identified by its USCC."""
 
+    __audit_mask__ = frozenset({"bank_account_number"})
+
     id: str = Field(primary_key=True, max_length=36)
     uscc: str = Field(unique=True, max_length=18)
     name: str = Field(max_length=200)
     legal_representative: str = Field(max_length=100)
-    district_code: str = Field(max_length=6)
+    district_code: str = Field(index=True, max_length=6)
+    uscc_division_code: str = Field(max_length=6)
     registered_capital: Decimal = Field(sa_column=Column(Numeric(18, 2), nullable=False))
+    contact_name: str = Field(max_length=50)
+    contact_phone: str = Field(max_length=30)
+    bank_account_name: str = Field(max_length=200)
+    bank_name: str = Field(max_length=200)
+    bank_account_number: str = Field(max_length=40)
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class Application(SQLModel, table=True):
+    """One project application of a unit for an edition, with its forms and lifecycle."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    applicant_id: str = Field(foreign_key="applicant.id", index=True, max_length=36)
+    edition: str = Field(max_length=16)
+    project_type: str = Field(max_length=32)
+    # set only for the project types the notice allows once per unit and edition; the unique constraint holds it
+    single_project_key: str | None = Field(default=None, max_length=80, unique=True)
+    status: str = Field(max_length=24, index=True)
+    content: dict = Field(sa_column=Column(JSON, nullable=False))
+    version: int = Field(default=1)
+    submitted_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    evaluation_status: str = Field(default="not_requested", max_length=20)
+    evaluation: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    computation: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class ApplicationVersion(SQLModel, table=True):
+    """A kept version of an application's content: who changed it, when."""
+
+    __table_args__ = (UniqueConstraint("application_id", "version"),)
+    __audit__ = False  # the version table is itself the history
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: str = Field(foreign_key="application.id", max_length=36)
+    version: int
+    content: dict = Field(sa_column=Column(JSON, nullable=False))
+    changed_by: str = Field(max_length=100)
+    changed_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class Document(SQLModel, table=True):
+    """An evidence document of an application, stored in the object store."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    application_id: str = Field(foreign_key="application.id", index=True, max_length=36)
+    kind: str = Field(max_length=40)
+    filename: str = Field(max_length=200)
+    media_type: str = Field(max_length=60)
+    size: int
+    sha256: str = Field(max_length=64)
+    object_key: str = Field(max_length=200)
+    uploaded_by: str = Field(max_length=100)
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Durable work: ask eligibility and calculation about a submitted application until they answer."""
+
+    __audit__ = False
+
+    id: str = Field(primary_key=True, max_length=36)
+    application_id: str = Field(foreign_key="application.id", max_length=36)
+    status: str = Field(default="pending", max_length=12, index=True)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class AuditEvent(AuditEventBase, table=True):
+    """Intake's audit trail."""
+
+    __tablename__ = "audit_event"
+
+
+class AuditHead(AuditHeadBase, table=True):
+    """Head of intake's audit chain."""
+
+    __tablename__ = "audit_head"

@@ -1,4 +1,231 @@
 """HTTP routes of the intake service (thin: parse, authorise, call the service layer, shape the answer)."""
-from fastapi import APIRouter
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from sqlmodel import Session, select
+
+from common.auth import PrincipalDep, require_roles
+from common.db import SessionDep
+from common.pagination import Page, PageDep
+from common.problems import Conflict, NotFound, Unprocessable, problem_responses
+
+from . import documents, service
+from .forms import ProjectType
+from .models import Document
+from .schemas import (ApplicantCreate, ApplicantRead, ApplicationCreate, ApplicationRead, ApplicationUpdate,
+                      DistrictRead, DocumentRead, ReviewDecision)
 
 router = APIRouter()
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {
+    media: {"schema": {"type": "string", "format": "binary"}}
+    for media in ("application/pdf", "image/png", "image/jpeg", "application/octet-stream")}}}
+
+
+@router.get("/districts", response_model=list[DistrictRead], tags=["reference"], responses=problem_responses(401))
+def list_districts(principal: PrincipalDep) -> list[DistrictRead]:
+    """Dalian's districts, counties and county-level cities (where a unit may be registered)."""
+    return [DistrictRead(**row) for row in service.districts().values()]
+
+
+@router.post("/applicants", response_model=ApplicantRead, status_code=201, tags=["applicants"],
+             responses=problem_responses(401, 403, 404, 409),
+             dependencies=[Depends(require_roles("applicant", "city_officer", "admin"))])
+def register_applicant(data: ApplicantCreate, session: SessionDep, principal: PrincipalDep,
+                       request: Request) -> ApplicantRead:
+    """Register an applicant unit (an applicant account registers only its own USCC)."""
+    applicant = service.register_applicant(session, data, principal, request.app.state.clock)
+    return service.applicant_read(applicant, principal)
+
+
+@router.get("/applicants", response_model=Page[ApplicantRead], tags=["applicants"], responses=problem_responses(401))
+def list_applicants(session: SessionDep, principal: PrincipalDep, page: PageDep,
+                    uscc: Annotated[str | None, Query(description="Only the unit with this USCC")] = None
+                    ) -> Page[ApplicantRead]:
+    """The units the caller may see."""
+    query = service.scoped_applicants(principal)
+    if uscc is not None:
+        query = query.where(service.Applicant.uscc == uscc)
+    rows = session.exec(query.order_by(service.Applicant.created_at).limit(page.limit).offset(page.offset)).all()
+    total = session.exec(select(service.func.count()).select_from(query.subquery())).one()
+    return Page[ApplicantRead](items=[service.applicant_read(a, principal) for a in rows], total=total,
+                               limit=page.limit, offset=page.offset)
+
+
+@router.get("/applicants/{applicant_id}", response_model=ApplicantRead, tags=["applicants"],
+            responses=problem_responses(401, 404))
+def get_applicant(applicant_id: str, session: SessionDep, principal: PrincipalDep) -> ApplicantRead:
+    """One unit (404 when outside the caller's scope)."""
+    return service.applicant_read(service.get_applicant(session, applicant_id, principal), principal)
+
+
+@router.post("/applications", response_model=ApplicationRead, status_code=201, tags=["applications"],
+             responses=problem_responses(401, 403, 404, 409),
+             dependencies=[Depends(require_roles("applicant", "admin"))])
+def create_application(data: ApplicationCreate, session: SessionDep, principal: PrincipalDep,
+                       request: Request) -> ApplicationRead:
+    """Start a draft application of a project type for an edition."""
+    application = service.create_application(session, data, principal, request.app.state.clock)
+    return service.application_read(application, principal)
+
+
+@router.get("/applications", response_model=Page[ApplicationRead], tags=["applications"],
+            responses=problem_responses(401))
+def list_applications(
+    session: SessionDep, principal: PrincipalDep, page: PageDep,
+    status: Annotated[str | None, Query(description="draft, submitted, returned, district_passed, rejected")] = None,
+    project_type: Annotated[ProjectType | None, Query(description="项目类型")] = None,
+    district_code: Annotated[str | None, Query(description="注册地区市县代码")] = None,
+    edition: Annotated[str | None, Query(description="Programme edition")] = None,
+) -> Page[ApplicationRead]:
+    """The applications the caller may see (an applicant its unit's, a district officer its district's), newest first."""
+    rows, total = service.list_applications(session, principal, status=status, project_type=project_type,
+                                            district_code=district_code, edition=edition, limit=page.limit,
+                                            offset=page.offset)
+    return Page[ApplicationRead](items=[service.application_read(a, principal) for a in rows], total=total,
+                                 limit=page.limit, offset=page.offset)
+
+
+@router.get("/applications/{application_id}", response_model=ApplicationRead, tags=["applications"],
+            responses=problem_responses(401, 404))
+def get_application(application_id: str, session: SessionDep, principal: PrincipalDep) -> ApplicationRead:
+    """One application with its state, evaluation and computed amount."""
+    return service.application_read(service.get_application(session, application_id, principal), principal)
+
+
+@router.put("/applications/{application_id}/content", response_model=ApplicationRead, tags=["applications"],
+            responses=problem_responses(401, 404, 409))
+def update_application_content(application_id: str, data: ApplicationUpdate, session: SessionDep,
+                               principal: PrincipalDep, request: Request) -> ApplicationRead:
+    """Replace a draft's forms; the previous version is kept."""
+    application = service.update_content(session, application_id, data.content, principal, request.app.state.clock)
+    return service.application_read(application, principal)
+
+
+@router.post("/applications/{application_id}/submit", response_model=ApplicationRead, tags=["applications"],
+             responses=problem_responses(401, 404, 409))
+def submit_application(application_id: str, session: SessionDep, principal: PrincipalDep,
+                       request: Request) -> ApplicationRead:
+    """Submit to the district: frozen, stamped, and queued for evaluation (N3.5)."""
+    return service.application_read(service.submit(session, application_id, principal, request.app.state.clock),
+                                    principal)
+
+
+@router.post("/applications/{application_id}/review", response_model=ApplicationRead, tags=["review"],
+             responses=problem_responses(401, 403, 404, 409),
+             dependencies=[Depends(require_roles("district_officer", "admin"))])
+def review_application(application_id: str, data: ReviewDecision, session: SessionDep, principal: PrincipalDep,
+                       request: Request) -> ApplicationRead:
+    """The district office's preliminary review (初审, N4.1): pass, return for correction, or reject."""
+    application = service.review(session, application_id, data.decision, data.reason, principal,
+                                 request.app.state.clock)
+    return service.application_read(application, principal)
+
+
+@router.get("/applications/{application_id}/dossier", response_model=dict, tags=["applications"],
+            responses=problem_responses(401, 403, 404),
+            dependencies=[Depends(require_roles("city_officer", "admin", "auditor"))])
+def get_application_dossier(application_id: str, session: SessionDep, principal: PrincipalDep) -> dict:
+    """The dossier eligibility and calculation are given (docs/dossier.md)."""
+    return service.dossier(session, service.get_application(session, application_id, principal))
+
+
+def _authorise_upload(engine, application_id: str, principal, kind: str) -> None:
+    with Session(engine) as session:
+        application = service.get_application(session, application_id, principal)
+        if principal.role not in ("applicant", "admin"):
+            raise NotFound("Only the unit itself uploads its evidence.")
+        if application.status not in service.EDITABLE:
+            raise Conflict(f"The application is {application.status}: its documents no longer change.")
+        edition = service.load_edition(application.edition)
+        kinds = {k for name, p in edition.parameters.items() if name.startswith("materials.") for k in p.at()[1]}
+        kinds.update(documents.EXTRA_KINDS)
+        if kind not in kinds:
+            raise Unprocessable(f"'{kind}' is not a document kind; use one of {', '.join(sorted(kinds))}.",
+                                errors=[{"field": "query.kind", "message": "unknown document kind", "code": "enum"}])
+
+
+def _record_document(engine, application_id: str, kind: str, filename: str, received, principal, now) -> Document:
+    with Session(engine, expire_on_commit=False) as session:
+        document = Document(id=str(uuid.uuid4()), application_id=application_id, kind=kind, filename=filename,
+                            media_type=received.media_type, size=received.size, sha256=received.sha256,
+                            object_key=received.key, uploaded_by=principal.subject, created_at=now)
+        session.add(document)
+        session.commit()
+        return document
+
+
+@router.post("/applications/{application_id}/documents", response_model=DocumentRead, status_code=201,
+             tags=["documents"], openapi_extra=UPLOAD_BODY, responses=problem_responses(401, 404, 409, 413, 415))
+async def upload_document(
+    application_id: str, request: Request, principal: PrincipalDep,
+    kind: Annotated[str, Query(max_length=40, description="文件类别, e.g. business_licence, invoice")],
+    filename: Annotated[str, Query(max_length=200, description="Original file name")],
+) -> DocumentRead:
+    """Upload one evidence document as the raw request body (PDF, PNG or JPEG, recognised by content)."""
+    state = request.app.state
+    name = documents.check_filename(filename)
+    await run_in_threadpool(_authorise_upload, state.engine, application_id, principal, kind)
+    received = await documents.receive(request, state.store, application_id, state.settings.max_upload_bytes)
+    try:
+        document = await run_in_threadpool(_record_document, state.engine, application_id, kind, name, received,
+                                           principal, state.clock.now())
+    except BaseException:
+        await run_in_threadpool(documents._forget, state.store, received.key)  # no object without its row
+        raise
+    return DocumentRead.model_validate(document, from_attributes=True)
+
+
+@router.get("/applications/{application_id}/documents", response_model=list[DocumentRead], tags=["documents"],
+            responses=problem_responses(401, 404))
+def list_documents(application_id: str, session: SessionDep, principal: PrincipalDep) -> list[DocumentRead]:
+    """An application's documents."""
+    service.get_application(session, application_id, principal)
+    rows = session.exec(select(Document).where(Document.application_id == application_id)
+                        .order_by(Document.created_at)).all()
+    return [DocumentRead.model_validate(d, from_attributes=True) for d in rows]
+
+
+def _document(session, application_id: str, document_id: str, principal) -> Document:
+    service.get_application(session, application_id, principal)  # the same check as the application's
+    document = session.get(Document, document_id)
+    if document is None or document.application_id != application_id:
+        raise NotFound(f"No document {document_id} in application {application_id}.")
+    return document
+
+
+@router.get("/applications/{application_id}/documents/{document_id}/content", tags=["documents"],
+            response_class=StreamingResponse, responses={
+                200: {"description": "The document's bytes", "content": {
+                    m: {"schema": {"type": "string", "format": "binary"}}
+                    for m in ("application/pdf", "image/png", "image/jpeg")}},
+                **problem_responses(401, 404)})
+def download_document(application_id: str, document_id: str, session: SessionDep, principal: PrincipalDep,
+                      request: Request) -> StreamingResponse:
+    """Stream a document back with its original file name."""
+    document = _document(session, application_id, document_id, principal)
+    disposition = f"attachment; filename*=UTF-8''{quote(document.filename)}"
+    return StreamingResponse(request.app.state.store.open(document.object_key), media_type=document.media_type,
+                             headers={"Content-Disposition": disposition, "Content-Length": str(document.size),
+                                      "ETag": f'"{document.sha256}"'})
+
+
+@router.delete("/applications/{application_id}/documents/{document_id}", status_code=204, tags=["documents"],
+               responses=problem_responses(401, 404, 409))
+def delete_document(application_id: str, document_id: str, session: SessionDep, principal: PrincipalDep,
+                    request: Request) -> None:
+    """Remove a draft's document and its stored object."""
+    document = _document(session, application_id, document_id, principal)
+    application = service.get_application(session, application_id, principal)
+    if principal.role not in ("applicant", "admin"):
+        raise NotFound("Only the unit itself removes its evidence.")
+    if application.status not in service.EDITABLE:
+        raise Conflict(f"The application is {application.status}: its documents no longer change.")
+    session.delete(document)
+    session.flush()
+    request.app.state.store.delete(document.object_key)

@@ -1,0 +1,106 @@
+"""The evaluation outbox: every submitted application is evaluated and priced, however long the others are away."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta, timezone
+
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session, select
+
+from .clients import PolicyClients
+from .models import Application, OutboxMessage
+from .service import dossier
+
+log = logging.getLogger("fundflow.intake.outbox")
+CLAIM_LEASE_S = 60
+MAX_BACKOFF_S = 60.0
+
+
+def _utcnow() -> datetime:
+    # retry timing is operational: it follows the real clock even when the programme's clock is fixed
+    return datetime.now(timezone.utc)
+
+
+class OutboxWorker:
+    """Claims due messages (SKIP LOCKED on PostgreSQL, so replicas share the work), calls the services, stores answers."""
+
+    def __init__(self, engine, clients: PolicyClients, poll_s: float, max_backoff_s: float = MAX_BACKOFF_S) -> None:
+        self.engine = engine
+        self.clients = clients
+        self.poll_s = poll_s
+        self.max_backoff_s = max_backoff_s
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                claimed = await run_in_threadpool(self._claim)
+                for message_id, document in claimed:
+                    await self._process(message_id, document)
+                if claimed:
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be away: the next round tries again
+                log.exception("outbox round failed")
+            await asyncio.sleep(self.poll_s)
+
+    def _claim(self, batch: int = 20) -> list[tuple[str, dict]]:
+        """Take due messages under a lease, with the dossier of each."""
+        now = _utcnow()
+        with Session(self.engine) as session:
+            query = (select(OutboxMessage).where(OutboxMessage.status == "pending",
+                                                 OutboxMessage.next_attempt_at <= now)
+                     .order_by(OutboxMessage.created_at).limit(batch))
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            claimed = []
+            for message in session.exec(query).all():
+                message.next_attempt_at = now + timedelta(seconds=CLAIM_LEASE_S)
+                session.add(message)
+                claimed.append((message.id, dossier(session, session.get(Application, message.application_id))))
+            session.commit()
+            return claimed
+
+    async def _process(self, message_id: str, document: dict) -> None:
+        try:
+            evaluation = await self.clients.evaluate(document)
+            computation = await self.clients.compute(document)
+        except Exception as exc:  # any failure of the other side: retry later, visibly
+            await run_in_threadpool(self._failed, message_id, f"{exc.__class__.__name__}: {exc}"[:500])
+            return
+        await run_in_threadpool(self._done, message_id, evaluation, computation)
+
+    def _done(self, message_id: str, evaluation: dict, computation: dict) -> None:
+        with Session(self.engine) as session:
+            message = session.get(OutboxMessage, message_id)
+            application = session.get(Application, message.application_id)
+            application.evaluation, application.computation = evaluation, computation
+            application.evaluation_status = "done"
+            message.status, message.attempts = "done", message.attempts + 1
+            session.add_all([application, message])
+            session.commit()
+
+    def _failed(self, message_id: str, error: str) -> None:
+        with Session(self.engine) as session:
+            message = session.get(OutboxMessage, message_id)
+            message.attempts += 1
+            message.last_error = error
+            message.next_attempt_at = _utcnow() + timedelta(seconds=min(self.max_backoff_s, 2 ** message.attempts))
+            application = session.get(Application, message.application_id)
+            application.evaluation_status = "retrying"
+            session.add_all([message, application])
+            session.commit()
+        log.warning("evaluation of %s failed, retrying: %s", message_id, error)

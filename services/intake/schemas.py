@@ -1,0 +1,110 @@
+"""Request and response models of the intake service."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from common.money import Money
+
+from .forms import ApplicationContent, ProjectType, _valid_uscc
+
+
+class ApplicantCreate(BaseModel):
+    """A unit registering to apply."""
+
+    uscc: str = Field(description="统一社会信用代码 (GB 32100, check digit validated)",
+                      examples=["91210202MA0QXXXXX0"])
+    name: str = Field(min_length=1, max_length=200, description="申报单位名称")
+    legal_representative: str = Field(min_length=1, max_length=100, description="法定代表人")
+    district_code: str = Field(pattern=r"^\d{6}$", description="注册地区市县代码 (GET /districts)")
+    registered_capital: Money = Field(description="注册资金（元）")
+    contact_name: str = Field(min_length=1, max_length=50, description="联系人")
+    contact_phone: str = Field(min_length=1, max_length=30, description="联系电话")
+    bank_account_name: str = Field(min_length=1, max_length=200, description="账户户名")
+    bank_name: str = Field(min_length=1, max_length=200, description="开户银行")
+    bank_account_number: str = Field(pattern=r"^[0-9 -]{6,40}$", description="银行账号")
+
+    _check_uscc = field_validator("uscc")(_valid_uscc)
+
+
+class ApplicantRead(BaseModel):
+    """A registered unit."""
+
+    id: str = Field(description="Applicant id")
+    uscc: str = Field(description="统一社会信用代码")
+    name: str = Field(description="申报单位名称")
+    legal_representative: str = Field(description="法定代表人")
+    district_code: str = Field(description="注册地区市县代码")
+    district_name: str = Field(description="注册地区市县")
+    uscc_division_code: str = Field(description="统一社会信用代码中的登记管理机关行政区划码（第3–8位）")
+    needs_review: list[str] = Field(description="Why an officer should look (e.g. a non-Dalian division code)")
+    registered_capital: Money = Field(description="注册资金（元）")
+    contact_name: str = Field(description="联系人")
+    contact_phone: str = Field(description="联系电话")
+    bank_account_name: str = Field(description="账户户名")
+    bank_name: str = Field(description="开户银行")
+    bank_account_number: str = Field(description="银行账号 (masked except for finance and service callers)")
+    created_at: datetime = Field(description="登记时间")
+
+
+class ApplicationCreate(BaseModel):
+    """A new draft application."""
+
+    applicant_id: str = Field(description="The applicant unit")
+    edition: str = Field(default="2024", pattern=r"^\d{4}$", description="Programme edition")
+    project_type: ProjectType = Field(description="项目类型")
+    content: ApplicationContent = Field(default_factory=ApplicationContent, description="The forms (附件1–9)")
+
+
+class ApplicationUpdate(BaseModel):
+    """New content for a draft (kept as a new version)."""
+
+    content: ApplicationContent = Field(description="The forms (附件1–9), replacing the previous version")
+
+
+class ApplicationRead(BaseModel):
+    """An application with its state and the answers of eligibility and calculation."""
+
+    id: str = Field(description="Application id")
+    applicant_id: str = Field(description="The applicant unit")
+    edition: str = Field(description="Programme edition")
+    project_type: ProjectType = Field(description="项目类型")
+    status: str = Field(description="draft, submitted, returned, district_passed, rejected")
+    version: int = Field(description="Content version (1 for a new draft)")
+    content: dict = Field(description="The forms (附件1–9)")
+    submitted_at: datetime | None = Field(description="提交时间")
+    evaluation_status: str = Field(description="not_requested, pending, retrying, done")
+    evaluation: dict | None = Field(description="The eligibility service's answer")
+    computation: dict | None = Field(description="The calculation service's answer")
+    created_at: datetime = Field(description="Created")
+    updated_at: datetime = Field(description="Last changed")
+
+
+class DocumentRead(BaseModel):
+    """An evidence document's record."""
+
+    id: str = Field(description="Document id")
+    application_id: str = Field(description="Its application")
+    kind: str = Field(description="文件类别 (business_licence, invoice, …)")
+    filename: str = Field(description="Original file name")
+    media_type: str = Field(description="Detected from the content: application/pdf, image/png, image/jpeg")
+    size: int = Field(description="Bytes")
+    sha256: str = Field(description="SHA-256 of the content, computed by the server")
+    created_at: datetime = Field(description="Uploaded")
+
+
+class ReviewDecision(BaseModel):
+    """A district officer's preliminary review decision (初审)."""
+
+    decision: Literal["pass", "return", "reject"] = Field(description="pass 通过 / return 退回修改 / reject 不予通过")
+    reason: str = Field(default="", max_length=1000, description="理由 (required to return or reject)")
+
+
+class DistrictRead(BaseModel):
+    """A Dalian county-level division."""
+
+    code: str = Field(description="区划代码")
+    name: str = Field(description="名称")
+    kind: str = Field(description="district, county, county_level_city")

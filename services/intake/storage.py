@@ -1,0 +1,187 @@
+"""Where evidence documents live: a local folder on the embedded default, any S3-compatible server in production.
+
+Both stores take a document as a stream of chunks and never hold it whole: the upload route feeds a
+bounded queue from the request body, and the store's writer thread drains it.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from minio import Minio
+from minio.error import S3Error
+
+CHUNK = 256 * 1024
+S3_PART_SIZE = 5 * 1024 * 1024  # the protocol's minimum part size: the SDK holds about one part in memory
+
+
+class ObjectStore(Protocol):
+    """What the intake service needs of an object store (blocking calls: run them in a thread)."""
+
+    def put(self, key: str, source: "ChunkSource", media_type: str) -> None: ...
+
+    def open(self, key: str) -> Iterator[bytes]: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def check(self) -> None: ...
+
+
+class UploadAborted(Exception):
+    """The producer gave up (client gone, too large, wrong type): nothing may be kept."""
+
+
+class ChunkSource:
+    """A file-like bridge from the event loop (which puts chunks) to a writer thread (which reads them)."""
+
+    _END = object()
+
+    def __init__(self, max_chunks: int = 8) -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=max_chunks)
+        self._buffer = bytearray()
+        self._ended = False
+
+    def feed(self, chunk: bytes, timeout: float = 60.0) -> None:
+        """Hand a chunk over (blocks while the writer is behind: back-pressure)."""
+        self._queue.put(chunk, timeout=timeout)
+
+    def try_feed(self, chunk: bytes) -> bool:
+        """Hand a chunk over if there is room now (never blocks)."""
+        try:
+            self._queue.put_nowait(chunk)
+            return True
+        except queue.Full:
+            return False
+
+    def finish(self) -> None:
+        """No more chunks."""
+        self._queue.put(self._END)
+
+    def abort(self) -> None:
+        """Make the reader fail, so that the writer discards what it wrote."""
+        try:
+            self._queue.put_nowait(UploadAborted())
+        except queue.Full:
+            # the writer is blocked on a full queue: drop one chunk to make room for the abort
+            self._queue.get_nowait()
+            self._queue.put_nowait(UploadAborted())
+
+    def _next(self) -> bytes | None:
+        item = self._queue.get(timeout=120)
+        if isinstance(item, UploadAborted):
+            raise item
+        return None if item is self._END else item
+
+    def read(self, size: int = -1) -> bytes:
+        """Reads filled to the size asked: the S3 SDK builds each part from such reads."""
+        while not self._ended and (size < 0 or len(self._buffer) < size):
+            chunk = self._next()
+            if chunk is None:
+                self._ended = True
+            else:
+                self._buffer += chunk
+        if size < 0 or size >= len(self._buffer):
+            data, self._buffer = bytes(self._buffer), bytearray()
+        else:
+            data, self._buffer = bytes(self._buffer[:size]), self._buffer[size:]
+        return data
+
+    def chunks(self) -> Iterator[bytes]:
+        """The chunks in order, for writers that take an iterator."""
+        while (chunk := self._next()) is not None:
+            yield chunk
+
+
+class LocalStore:
+    """Documents as files under a folder; a write lands under its key only when complete."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root.resolve() not in path.parents:
+            raise ValueError("object key escapes the store")
+        return path
+
+    def put(self, key: str, source: ChunkSource, media_type: str) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
+        try:
+            with partial.open("wb") as handle:
+                for chunk in source.chunks():
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def open(self, key: str) -> Iterator[bytes]:
+        with self._path(key).open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                yield chunk
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def check(self) -> None:
+        probe = self.root / f".ready-{uuid.uuid4().hex}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+
+
+class S3Store:
+    """Documents in a bucket of an S3-compatible server (MinIO), through the minio SDK."""
+
+    def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool,
+                 region: str) -> None:
+        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region)
+        self.bucket = bucket
+        self._bucket_ready = threading.Event()
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket when it is missing (at start, and on first use if the server was away)."""
+        if self._bucket_ready.is_set():
+            return
+        try:
+            if not self.client.bucket_exists(self.bucket):
+                self.client.make_bucket(self.bucket)
+        except S3Error as exc:
+            if exc.code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+        self._bucket_ready.set()
+
+    def put(self, key: str, source: ChunkSource, media_type: str) -> None:
+        self.ensure_bucket()
+        # length -1: a multipart upload the SDK aborts if the source fails midway, so nothing half-written remains
+        self.client.put_object(self.bucket, key, source, length=-1, part_size=S3_PART_SIZE, content_type=media_type)
+
+    def open(self, key: str) -> Iterator[bytes]:
+        response = self.client.get_object(self.bucket, key)
+        try:
+            yield from response.stream(CHUNK)
+        finally:
+            response.close()
+            response.release_conn()
+
+    def delete(self, key: str) -> None:
+        self.client.remove_object(self.bucket, key)
+
+    def check(self) -> None:
+        self.ensure_bucket()
+
+
+def make_store(settings) -> ObjectStore:
+    """The store the settings ask for: S3 when an endpoint is set, the local folder otherwise."""
+    if settings.s3_endpoint:
+        return S3Store(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key, settings.s3_bucket,
+                       settings.s3_secure, settings.s3_region)
+    return LocalStore(settings.data_dir / "documents")
