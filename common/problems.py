@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import OperationalError, InterfaceError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -179,6 +179,15 @@ def install_problem_handlers(app: FastAPI) -> None:
                             "The service's database is unreachable; try again shortly.",
                             instance=request.url.path, request_id=_request_id(request))
         return problem_response(body, headers={"Retry-After": "5"})
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError):
+        # the database refused a value the schema let through (a NUL character, a number out of range)
+        log.warning("value refused by the database on %s: %s", request.url.path, exc.orig.__class__.__name__)
+        body = problem_body(422, "validation-error", "Invalid input",
+                            "A value cannot be stored: text must not contain NUL characters and numbers must be "
+                            "in range.", instance=request.url.path, request_id=_request_id(request), errors=[])
+        return problem_response(body)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

@@ -20,7 +20,7 @@ from .schemas import (CreditEntryIn, CreditEntryRead, DebarmentIn, DebarmentRead
 router = APIRouter()
 EDITORS = Depends(require_roles("city_officer", "admin"))
 READERS = Depends(require_roles("city_officer", "district_officer", "auditor", "admin"))
-UsccQuery = Annotated[str | None, Query(min_length=18, max_length=18, description="Only this unit's entries")]
+UsccQuery = Annotated[str | None, Query(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$", description="Only this unit's entries")]
 
 
 @router.post("/evaluations", response_model=EvaluationRead, tags=["evaluations"], responses=problem_responses(401))

@@ -7,6 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 
+USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"  # GB 32100's alphabet: no I, O, S, V, Z
+
+
 class CheckRead(BaseModel):
     """One rule applied: which clause it enforces and what it found."""
 
@@ -34,7 +37,7 @@ class EvaluationRead(BaseModel):
 class CreditEntryIn(BaseModel):
     """A credit-list entry to import (N3.1)."""
 
-    uscc: str = Field(min_length=18, max_length=18, description="统一社会信用代码")
+    uscc: str = Field(pattern=USCC_PATTERN, description="统一社会信用代码")
     kind: Literal["serious_dishonesty", "major_tax_violation", "dishonest_judgment_debtor", "customs_dishonesty",
                   "overdue_fiscal_funds"] = Field(description="失信类别")
     source: str = Field(min_length=1, max_length=200, description="来源")
@@ -51,7 +54,7 @@ class CreditEntryRead(CreditEntryIn):
 class DebarmentIn(BaseModel):
     """A debarment to record (N3.2: three years for forged materials)."""
 
-    uscc: str = Field(min_length=18, max_length=18, description="统一社会信用代码")
+    uscc: str = Field(pattern=USCC_PATTERN, description="统一社会信用代码")
     reason: str = Field(min_length=1, max_length=500, description="原因")
     source: str = Field(min_length=1, max_length=200, description="来源（如追缴记录）")
     starts_on: date = Field(description="起始日期")
@@ -72,7 +75,7 @@ class DebarmentRead(BaseModel):
 class RecognisedBaseIn(BaseModel):
     """A recognised national TCM service export base (G5.1.1)."""
 
-    uscc: str = Field(min_length=18, max_length=18, description="统一社会信用代码")
+    uscc: str = Field(pattern=USCC_PATTERN, description="统一社会信用代码")
     base_name: str = Field(min_length=1, max_length=200, description="基地名称")
     recognised_on: date | None = Field(default=None, description="认定日期")
 
