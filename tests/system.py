@@ -182,7 +182,9 @@ class System:
             env[f"{prefix}_DATABASE_URL"] = self.pg.url(service)
         if service == "intake":
             # retries come quickly in tests: a service that comes back is noticed within a second
-            env.update({"INTAKE_OUTBOX_POLL_S": "0.2", "INTAKE_OUTBOX_MAX_BACKOFF_S": "1"})
+            env.update({"INTAKE_OUTBOX_POLL_S": "0.2", "INTAKE_OUTBOX_MAX_BACKOFF_S": "1",
+                        # room for the 200 MB upload test; the default limit (50 MB) is tested on its own
+                        "INTAKE_MAX_UPLOAD_BYTES": str(210 * 1024 * 1024)})
         if service == "intake" and self.s3 is not None:
             env.update({"INTAKE_S3_ENDPOINT": self.s3.endpoint, "INTAKE_S3_BUCKET": f"docs-{uuid.uuid4().hex[:8]}",
                         "INTAKE_S3_ACCESS_KEY": "testing", "INTAKE_S3_SECRET_KEY": "testing"})
