@@ -3,10 +3,11 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from common.app import create_service_app
+from common.webhooks import WebhookWorker, webhook_router
 
 from .clients import PolicyClients
 from .db import open_database
-from .models import AuditEvent, AuditHead
+from .models import WEBHOOKS, AuditEvent, AuditHead
 from .outbox import OutboxWorker
 from .routes import router
 from .settings import IntakeSettings
@@ -29,12 +30,15 @@ def create_app() -> FastAPI:
         app.state.outbox = OutboxWorker(app.state.engine, app.state.policy, settings.outbox_poll_s,
                                         settings.outbox_max_backoff_s)
         app.state.outbox.start()
+        app.state.webhooks = WebhookWorker(app.state.engine, WEBHOOKS)
+        app.state.webhooks.start()
 
     async def stop(app: FastAPI) -> None:
+        await app.state.webhooks.stop()
         await app.state.outbox.stop()
         await app.state.policy.aclose()
 
     return create_service_app(service="intake", description=DESCRIPTION, settings=settings,
-                              open_database=open_database, routers=[router], on_startup=start, on_shutdown=stop,
+                              open_database=open_database, routers=[router, webhook_router(WEBHOOKS)], on_startup=start, on_shutdown=stop,
                               extra_checks=lambda app: {"object_store": app.state.store.check},
                               audit=(AuditEvent, AuditHead))

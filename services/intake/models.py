@@ -6,6 +6,7 @@ from sqlalchemy import JSON, Column, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from common.audit import AuditEventBase, AuditHeadBase
+from common.webhooks import WebhookDeliveryBase, WebhookEventBase, WebhookSubscriptionBase, WebhookTables
 from common.db import NAMING_CONVENTION, UtcDateTime
 
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
@@ -104,3 +105,31 @@ class AuditHead(AuditHeadBase, table=True):
     """Head of intake's audit chain."""
 
     __tablename__ = "audit_head"
+
+
+class WebhookSubscription(WebhookSubscriptionBase, table=True):
+    """An integration system's subscription to intake's events."""
+
+    __tablename__ = "webhook_subscription"
+
+
+class WebhookEvent(WebhookEventBase, table=True):
+    """An event intake announced."""
+
+    __tablename__ = "webhook_event"
+
+
+class WebhookDelivery(WebhookDeliveryBase, table=True):
+    """One event's delivery to one subscriber."""
+
+    __tablename__ = "webhook_delivery"
+
+
+EVENT_TYPES = {
+    "application.submitted": "An application was submitted to its district",
+    "application.returned": "The district returned an application for correction",
+    "application.passed": "The district passed an application (初审通过)",
+    "application.rejected": "The district rejected an application",
+    "evaluation.ready": "Eligibility and calculation answered for a submitted application",
+}
+WEBHOOKS = WebhookTables(WebhookSubscription, WebhookEvent, WebhookDelivery, EVENT_TYPES)

@@ -9,8 +9,10 @@ from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, select
 
 from .clients import PolicyClients
-from .models import Application, OutboxMessage
-from .service import dossier
+from common.webhooks import publish
+
+from .models import WEBHOOKS, Application, OutboxMessage
+from .service import dossier, event_summary
 
 log = logging.getLogger("fundflow.intake.outbox")
 CLAIM_LEASE_S = 60
@@ -91,6 +93,9 @@ class OutboxWorker:
             application.evaluation_status = "done"
             message.status, message.attempts = "done", message.attempts + 1
             session.add_all([application, message])
+            publish(session, WEBHOOKS, "evaluation.ready", "application", application.id,
+                    {**event_summary(application), "outcome": evaluation.get("outcome"),
+                     "amount": computation.get("amount")}, _utcnow())
             session.commit()
 
     def _failed(self, message_id: str, error: str) -> None:

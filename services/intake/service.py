@@ -14,9 +14,10 @@ from common.auth import Principal
 from common.clock import CHINA_TZ, Clock
 from common.parameters import UnknownEdition, load_edition
 from common.problems import Conflict, NotFound, Unprocessable
+from common.webhooks import publish
 
 from .forms import ApplicationContent
-from .models import Applicant, Application, ApplicationVersion, Document, OutboxMessage
+from .models import WEBHOOKS, Applicant, Application, ApplicationVersion, Document, OutboxMessage
 from .schemas import ApplicantCreate, ApplicantRead, ApplicationCreate, ApplicationRead
 
 # G1.3.1, G1.3.2, G3.2: one such project per unit and edition
@@ -242,8 +243,17 @@ def submit(session: Session, application_id: str, principal: Principal, clock: C
     # the outbox row commits with the submission: the evaluation cannot be lost, whoever is down
     session.add(OutboxMessage(id=str(uuid.uuid4()), application_id=application.id, status="pending", attempts=0,
                               next_attempt_at=now, created_at=now))
+    publish(session, WEBHOOKS, "application.submitted", "application", application.id,
+            event_summary(application), now)
     session.flush()
     return application
+
+
+def event_summary(application: Application) -> dict:
+    """What an event about an application carries (subscribers fetch the rest with their own token)."""
+    return {"application_id": application.id, "applicant_id": application.applicant_id,
+            "edition": application.edition, "project_type": application.project_type, "status": application.status,
+            "version": application.version}
 
 
 def review(session: Session, application_id: str, decision: str, reason: str, principal: Principal,
@@ -260,6 +270,9 @@ def review(session: Session, application_id: str, decision: str, reason: str, pr
     application.status = {"pass": "district_passed", "return": "returned", "reject": "rejected"}[decision]
     application.updated_at = clock.now()
     session.add(application)
+    event = {"pass": "application.passed", "return": "application.returned", "reject": "application.rejected"}
+    publish(session, WEBHOOKS, event[decision], "application", application.id,
+            {**event_summary(application), "reason": reason}, application.updated_at)
     session.flush()
     return application
 
