@@ -91,8 +91,9 @@ def append_event(session: Session, event_cls: type[AuditEventBase], head_cls: ty
                  actor: str, role: str, resource_type: str, resource_id: str, action: str, occurred_at: datetime,
                  before: Any = None, after: Any = None) -> None:
     """Add one event to the chain explicitly, in the caller's transaction (for changes made without the ORM)."""
-    _append(session, event_cls, head_cls, actor=actor, role=role, resource_type=resource_type,
-            resource_id=str(resource_id), action=action, occurred_at=occurred_at, before=before, after=after)
+    _append(session, event_cls, head_cls, [{"actor": actor, "role": role, "resource_type": resource_type,
+                                            "resource_id": str(resource_id), "action": action,
+                                            "occurred_at": occurred_at, "before": before, "after": after}])
     session.flush()
 
 
@@ -182,10 +183,11 @@ def install_audit(event_cls: type[AuditEventBase], head_cls: type[AuditHeadBase]
         for obj in list(session.deleted):
             if getattr(type(obj), "__audit__", True):
                 changes.append((obj, "delete", _column_values(obj), None))
-        for obj, action, before, after in changes:
-            _append(session, event_cls, head_cls, actor=actor, role=role, resource_type=type(obj).__tablename__,
-                     resource_id=_primary_key(obj) if action != "create" else _new_key(obj), action=action,
-                     occurred_at=clock.now(), before=before, after=after)
+        now = clock.now()
+        _append(session, event_cls, head_cls, [
+            {"actor": actor, "role": role, "resource_type": type(obj).__tablename__,
+             "resource_id": _primary_key(obj) if action != "create" else _new_key(obj), "action": action,
+             "occurred_at": now, "before": before, "after": after} for obj, action, before, after in changes])
 
     event.listen(Session, "before_flush", record)
 
@@ -198,17 +200,27 @@ def _new_key(obj: Any) -> str:
         return "new"
 
 
-def _append(session: Session, event_cls, head_cls, **fields) -> None:
-    """Chain one event: the UPDATE of the head comes first, locking it until commit (row lock on PostgreSQL,
-    write lock on SQLite), so no two writers read the same predecessor."""
-    session.execute(update(head_cls).where(head_cls.id == 1).values(seq=head_cls.seq + 1))
+def _append(session: Session, event_cls, head_cls, entries: list[dict]) -> None:
+    """Chain events at the head, in one step per flush.
+
+    The UPDATE of the head comes first: it locks the head until commit (row lock on PostgreSQL, write lock
+    on SQLite), so no two writers read the same predecessor; the events of one flush are chained in memory.
+    """
+    if not entries:
+        return
+    session.execute(update(head_cls).where(head_cls.id == 1).values(seq=head_cls.seq + len(entries)))
     head = session.execute(select(head_cls).where(head_cls.id == 1)
                            .execution_options(populate_existing=True)).scalar_one()
-    audit = event_cls(seq=head.seq, request_id=request_id_var.get(), prev_hash=head.last_hash, hash="",
-                      **{**fields, "before": _jsonable(fields["before"]), "after": _jsonable(fields["after"])})
-    audit.hash = event_hash(head.last_hash, json.loads(json.dumps(_content(audit), default=str)))
-    head.last_hash = audit.hash
-    session.add(audit)
+    seq, prev = head.seq - len(entries), head.last_hash
+    for fields in entries:
+        seq += 1
+        audit = event_cls(seq=seq, request_id=request_id_var.get(), prev_hash=prev, hash="",
+                          **{**fields, "before": _jsonable(fields["before"]), "after": _jsonable(fields["after"])})
+        audit.hash = event_hash(prev, json.loads(json.dumps(_content(audit), default=str)))
+        prev = audit.hash
+        session.add(audit)
+    head.last_hash = prev
+    session.add(head)
 
 
 class AuditEventRead(BaseModel):

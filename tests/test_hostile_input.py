@@ -33,7 +33,8 @@ def test_every_operation_with_every_role(system):
 
     for operation in operations:
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
+        # derandomized: CI runs the same examples every time, so a finding is reproducible, not a flake
+        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
         def exercise(case):
             for role, headers in headers_by_role.items():

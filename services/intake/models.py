@@ -133,3 +133,27 @@ EVENT_TYPES = {
     "evaluation.ready": "Eligibility and calculation answered for a submitted application",
 }
 WEBHOOKS = WebhookTables(WebhookSubscription, WebhookEvent, WebhookDelivery, EVENT_TYPES)
+
+
+class ReviewRecord(SQLModel, table=True):
+    """A district officer's recorded decision on an application: who, when, why (N4.1)."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    application_id: str = Field(foreign_key="application.id", index=True, max_length=36)
+    decision: str = Field(max_length=12)
+    reason: str = Field(max_length=1000)
+    decided_by: str = Field(max_length=100)
+    decided_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class DistrictSubmission(SQLModel, table=True):
+    """A district's sending of its passed projects to the city, stamped (N4.1)."""
+
+    __table_args__ = (UniqueConstraint("district_code", "edition"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    district_code: str = Field(max_length=6)
+    edition: str = Field(max_length=16)
+    project_count: int
+    submitted_by: str = Field(max_length=100)
+    submitted_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))

@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from .clients import PolicyClients
@@ -60,8 +61,13 @@ class OutboxWorker:
             await asyncio.sleep(self.poll_s)
 
     def _claim(self, batch: int = 20) -> list[tuple[str, dict]]:
-        """Take due messages under a lease, with the dossier of each."""
+        """Take due messages under a lease, with the dossier of each.
+
+        A message is taken by moving its due time forward only if nobody moved it first: with several
+        processes on one database (replicas, or SQLite without SKIP LOCKED) each message has one taker.
+        """
         now = _utcnow()
+        lease = now + timedelta(seconds=CLAIM_LEASE_S)
         with Session(self.engine) as session:
             query = (select(OutboxMessage).where(OutboxMessage.status == "pending",
                                                  OutboxMessage.next_attempt_at <= now)
@@ -70,9 +76,12 @@ class OutboxWorker:
                 query = query.with_for_update(skip_locked=True)
             claimed = []
             for message in session.exec(query).all():
-                message.next_attempt_at = now + timedelta(seconds=CLAIM_LEASE_S)
-                session.add(message)
-                claimed.append((message.id, dossier(session, session.get(Application, message.application_id))))
+                taken = session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == message.id, OutboxMessage.next_attempt_at == message.next_attempt_at)
+                    .values(next_attempt_at=lease).execution_options(synchronize_session=False))
+                if taken.rowcount == 1:
+                    claimed.append((message.id, dossier(session, session.get(Application, message.application_id))))
             session.commit()
             return claimed
 

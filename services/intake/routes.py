@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from sqlmodel import Session, select
 
 from common.auth import PrincipalDep, require_roles
@@ -15,11 +15,11 @@ from common.db import SessionDep
 from common.pagination import Page, PageDep
 from common.problems import Conflict, NotFound, Unprocessable, problem_responses
 
-from . import documents, service
+from . import documents, service, summary
 from .forms import ProjectType
 from .models import Document
 from .schemas import (ApplicantCreate, ApplicantRead, ApplicationCreate, ApplicationRead, ApplicationUpdate,
-                      DistrictRead, DocumentRead, ReviewDecision)
+                      DistrictRead, DistrictSubmissionRead, DocumentRead, ReviewDecision)
 
 router = APIRouter()
 UPLOAD_BODY = {"requestBody": {"required": True, "content": {
@@ -229,3 +229,36 @@ def delete_document(application_id: str, document_id: str, session: SessionDep, 
     session.delete(document)
     session.flush()
     request.app.state.store.delete(document.object_key)
+
+
+@router.get("/districts/{district_code}/summary", tags=["review"], response_class=Response,
+            dependencies=[Depends(require_roles("district_officer", "city_officer", "admin"))],
+            responses={200: {"description": "附件2 汇总表 of the district's passed projects", "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                    "schema": {"type": "string", "format": "binary"}}}}, **problem_responses(401, 403, 404)})
+def export_district_summary(
+    district_code: str, session: SessionDep, principal: PrincipalDep,
+    edition: Annotated[str, Query(pattern=r"^\d{4}$", description="Programme edition")] = "2024",
+    format: Annotated[Literal["csv", "xlsx"], Query(description="csv or xlsx")] = "csv",
+) -> Response:
+    """The district summary table (附件2 汇总表) of passed projects, as CSV or XLSX."""
+    table = summary.rows(session, principal, district_code, edition)
+    name = f"summary-{district_code}-{edition}.{format}"
+    if format == "csv":
+        content, media = summary.as_csv(table), "text/csv; charset=utf-8"
+    else:
+        content = summary.as_xlsx(table, f"{edition}年支持服务贸易创新发展项目申请汇总表（{district_code}）")
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/districts/{district_code}/submissions", response_model=DistrictSubmissionRead, status_code=201,
+             tags=["review"], dependencies=[Depends(require_roles("district_officer", "admin"))],
+             responses=problem_responses(401, 403, 404, 409))
+def submit_district_summary(district_code: str, session: SessionDep, principal: PrincipalDep, request: Request,
+                            edition: Annotated[str, Query(pattern=r"^\d{4}$", description="Edition")] = "2024"
+                            ) -> DistrictSubmissionRead:
+    """Send the district's passed projects to the city, stamped; refused after the deadline (N4.1)."""
+    record = summary.submit_to_city(session, principal, district_code, edition, request.app.state.clock)
+    return DistrictSubmissionRead.model_validate(record, from_attributes=True)

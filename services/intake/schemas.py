@@ -108,3 +108,14 @@ class DistrictRead(BaseModel):
     code: str = Field(description="区划代码")
     name: str = Field(description="名称")
     kind: str = Field(description="district, county, county_level_city")
+
+
+class DistrictSubmissionRead(BaseModel):
+    """A district's stamped sending of its passed projects to the city (N4.1)."""
+
+    id: str = Field(description="Submission id")
+    district_code: str = Field(description="区划代码")
+    edition: str = Field(description="Programme edition")
+    project_count: int = Field(description="Passed projects in the summary table")
+    submitted_by: str = Field(description="Who sent it")
+    submitted_at: datetime = Field(description="When (the stamp)")

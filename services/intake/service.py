@@ -17,7 +17,7 @@ from common.problems import Conflict, NotFound, Unprocessable
 from common.webhooks import publish
 
 from .forms import ApplicationContent
-from .models import WEBHOOKS, Applicant, Application, ApplicationVersion, Document, OutboxMessage
+from .models import WEBHOOKS, Applicant, Application, ApplicationVersion, Document, OutboxMessage, ReviewRecord
 from .schemas import ApplicantCreate, ApplicantRead, ApplicationCreate, ApplicationRead
 
 # G1.3.1, G1.3.2, G3.2: one such project per unit and edition
@@ -270,6 +270,8 @@ def review(session: Session, application_id: str, decision: str, reason: str, pr
     application.status = {"pass": "district_passed", "return": "returned", "reject": "rejected"}[decision]
     application.updated_at = clock.now()
     session.add(application)
+    session.add(ReviewRecord(id=str(uuid.uuid4()), application_id=application.id, decision=decision, reason=reason,
+                             decided_by=principal.subject, decided_at=application.updated_at))
     event = {"pass": "application.passed", "return": "application.returned", "reject": "application.rejected"}
     publish(session, WEBHOOKS, event[decision], "application", application.id,
             {**event_summary(application), "reason": reason}, application.updated_at)
