@@ -22,6 +22,7 @@ from .schemas import (ApplicantCreate, ApplicantRead, ApplicationCreate, Applica
                       DistrictRead, DistrictSubmissionRead, DocumentRead, ReviewDecision)
 
 router = APIRouter()
+UNIT_ONLY = Depends(require_roles("applicant", "admin"))  # what only the unit itself does to its application
 UPLOAD_BODY = {"requestBody": {"required": True, "content": {
     media: {"schema": {"type": "string", "format": "binary"}}
     for media in ("application/pdf", "image/png", "image/jpeg", "application/octet-stream")}}}
@@ -99,7 +100,7 @@ def get_application(application_id: str, session: SessionDep, principal: Princip
 
 
 @router.put("/applications/{application_id}/content", response_model=ApplicationRead, tags=["applications"],
-            responses=problem_responses(401, 404, 409))
+            dependencies=[UNIT_ONLY], responses=problem_responses(401, 403, 404, 409))
 def update_application_content(application_id: str, data: ApplicationUpdate, session: SessionDep,
                                principal: PrincipalDep, request: Request) -> ApplicationRead:
     """Replace a draft's forms; the previous version is kept."""
@@ -108,7 +109,7 @@ def update_application_content(application_id: str, data: ApplicationUpdate, ses
 
 
 @router.post("/applications/{application_id}/submit", response_model=ApplicationRead, tags=["applications"],
-             responses=problem_responses(401, 404, 409))
+             dependencies=[UNIT_ONLY], responses=problem_responses(401, 403, 404, 409))
 def submit_application(application_id: str, session: SessionDep, principal: PrincipalDep,
                        request: Request) -> ApplicationRead:
     """Submit to the district: frozen, stamped, and queued for evaluation (N3.5)."""
@@ -161,7 +162,8 @@ def _record_document(engine, application_id: str, kind: str, filename: str, rece
 
 
 @router.post("/applications/{application_id}/documents", response_model=DocumentRead, status_code=201,
-             tags=["documents"], openapi_extra=UPLOAD_BODY, responses=problem_responses(401, 404, 409, 413, 415))
+             tags=["documents"], openapi_extra=UPLOAD_BODY, dependencies=[UNIT_ONLY],
+             responses=problem_responses(401, 403, 404, 409, 413, 415))
 async def upload_document(
     application_id: str, request: Request, principal: PrincipalDep,
     kind: Annotated[str, Query(max_length=40, description="文件类别, e.g. business_licence, invoice")],
@@ -216,7 +218,7 @@ def download_document(application_id: str, document_id: str, session: SessionDep
 
 
 @router.delete("/applications/{application_id}/documents/{document_id}", status_code=204, tags=["documents"],
-               responses=problem_responses(401, 404, 409))
+               dependencies=[UNIT_ONLY], responses=problem_responses(401, 403, 404, 409))
 def delete_document(application_id: str, document_id: str, session: SessionDep, principal: PrincipalDep,
                     request: Request) -> None:
     """Remove a draft's document and its stored object."""

@@ -1,0 +1,81 @@
+"""Walks the role matrix (x-roles of every operation in the merged OpenAPI document) and asserts every cell:
+an allowed role is never answered 401/403/404, a refused one gets 403 or 404 and no data."""
+from __future__ import annotations
+
+import re
+
+from common.auth import ROLES
+
+from .factories import pdf_bytes
+from .test_slice import submitted_platform_application
+
+HUMAN_ROLES = [r for r in ROLES if r != "service"]
+DISTRICT = "210204"
+
+
+def _fixture(system) -> dict[str, str]:
+    """Real resources to put in the paths, owned by one unit of one district."""
+    client, applicant, application = submitted_platform_application(system, district=DISTRICT)
+    draft = client.post("/api/v1/intake/applications", json={
+        "applicant_id": applicant["id"], "project_type": "certification"}).json()
+    admin = system.client_for("admin")
+    user = admin.post("/auth/users", json={"username": f"matrix-{applicant['uscc'][-6:]}",
+                                           "password": "a long enough secret", "role": "expert"}).json()
+    hook = admin.post("/api/v1/intake/webhooks", json={"url": "http://127.0.0.1:9/hook",
+                                                       "event_types": ["application.submitted"]}).json()
+    document = client.get(f"/api/v1/intake/applications/{application['id']}/documents").json()[0]
+    return {"applicant_id": applicant["id"], "application_id": application["id"], "draft_id": draft["id"],
+            "document_id": document["id"], "district_code": DISTRICT, "edition": "2024",
+            "username": user["username"], "subscription_id": hook["id"], "uscc": applicant["uscc"]}
+
+
+def _client(system, role: str, ids: dict):
+    return system.client_for(role, f"matrix-{role}", unit_uscc=ids["uscc"] if role == "applicant" else None,
+                             district_code=DISTRICT if role == "district_officer" else None)
+
+
+def _path(template: str, ids: dict, method: str) -> str:
+    def fill(match):
+        name = match.group(1)
+        # changes to content or documents go to a draft; reading goes to the submitted application
+        if name == "application_id" and (method in ("put", "delete") or template.endswith("/documents")):
+            return ids["draft_id"]
+        return ids[name]
+    return re.sub(r"\{(\w+)\}", fill, template)
+
+
+def test_every_cell_of_the_role_matrix(system):
+    ids = _fixture(system)
+    doc = system.client.get("/openapi.json").json()
+    clients = {role: _client(system, role, ids) for role in HUMAN_ROLES}
+    failures = []
+    cells = 0
+    for template, item in sorted(doc["paths"].items()):
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "x-roles" not in operation:
+                continue
+            allowed = set(operation["x-roles"]) or set(HUMAN_ROLES)
+            for role in HUMAN_ROLES:
+                path = _path(template, ids, method)
+                kwargs = {}
+                if template.endswith("/documents") and method == "post":
+                    kwargs = {"params": {"kind": "invoice", "filename": "m.pdf"}, "content": pdf_bytes()}
+                elif method in ("post", "put", "patch"):
+                    kwargs = {"json": {}}
+                if method == "delete" and "document_id" in template:
+                    # each allowed deletion needs a document of its own
+                    upload = clients["applicant"].post(f"/api/v1/intake/applications/{ids['draft_id']}/documents",
+                                                       params={"kind": "invoice", "filename": "d.pdf"},
+                                                       content=pdf_bytes())
+                    path = path.replace(ids["document_id"], upload.json()["id"])
+                response = clients[role].request(method.upper(), path, **kwargs)
+                cells += 1
+                if role in allowed and response.status_code in (401, 403, 404):
+                    failures.append(f"{role} allowed on {method.upper()} {template} but got {response.status_code}: "
+                                    f"{response.text[:200]}")
+                if role not in allowed and response.status_code not in (403, 404):
+                    failures.append(f"{role} refused on {method.upper()} {template} but got {response.status_code}")
+                if role not in allowed and response.status_code in (403, 404):
+                    assert response.headers["content-type"] == "application/problem+json"
+    assert cells > 300
+    assert not failures, "\n".join(failures)
