@@ -103,6 +103,10 @@ class LocalStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
+        # a process killed mid-upload leaves its partial file: the embedded store has one writer, so any
+        # partial file found at start is an orphan
+        for orphan in self.root.rglob(".*.partial"):
+            orphan.unlink(missing_ok=True)
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
