@@ -14,7 +14,6 @@ import base64
 import hashlib
 import hmac
 import json
-import logging
 import secrets
 import time
 import uuid
@@ -34,8 +33,8 @@ from .auth import PrincipalDep, require_roles
 from .db import SessionDep, UtcDateTime
 from .pagination import Page, PageDep
 from .problems import NotFound, Unprocessable, problem_responses
+from .worker import PollingWorker
 
-log = logging.getLogger("fundflow.webhooks")
 MAX_ATTEMPTS = 12
 CLAIM_LEASE_S = 60
 
@@ -142,45 +141,29 @@ def backoff_s(attempts: int) -> float:
     return min(3600.0, 2.0 ** max(0, attempts - 1))
 
 
-class WebhookWorker:
+class WebhookWorker(PollingWorker):
     """Claims due deliveries, sends them, records each attempt; one per process, safe with several replicas."""
 
     def __init__(self, engine, tables: WebhookTables, poll_s: float = 0.5, batch: int = 50,
                  timeout_s: float = 5.0) -> None:
+        super().__init__(poll_s)
         self.engine = engine
         self.tables = tables
-        self.poll_s = poll_s
         self.batch = batch
         self.http = httpx.AsyncClient(timeout=timeout_s, follow_redirects=False)
-        self._task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        """Run in the background of the event loop."""
-        self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        """Stop after the current round."""
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        """Stop the loop and close the HTTP pool."""
+        await super().stop()
         await self.http.aclose()
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                claimed = await run_in_threadpool(self._claim)
-                if claimed:
-                    results = await asyncio.gather(*(self._send(*item) for item in claimed))
-                    await run_in_threadpool(self._record, results)
-                    continue
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database may be away: try again next round
-                log.exception("webhook round failed")
-            await asyncio.sleep(self.poll_s)
+    async def round(self) -> bool:
+        """Send what is due; True when there was something."""
+        claimed = await run_in_threadpool(self._claim)
+        if claimed:
+            results = await asyncio.gather(*(self._send(*item) for item in claimed))
+            await run_in_threadpool(self._record, results)
+        return bool(claimed)
 
     def _claim(self) -> list[tuple[str, str, str, bytes, str]]:
         """Take due deliveries (the earliest pending one per subscriber and resource) under a lease."""

@@ -1,7 +1,6 @@
 """The evaluation outbox: every submitted application is evaluated and priced, however long the others are away."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
 
@@ -11,6 +10,7 @@ from sqlmodel import Session, select
 
 from .clients import PolicyClients
 from common.webhooks import publish
+from common.worker import PollingWorker
 
 from .models import WEBHOOKS, Application, OutboxMessage
 from .service import dossier, event_summary
@@ -25,40 +25,21 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class OutboxWorker:
-    """Claims due messages (SKIP LOCKED on PostgreSQL, so replicas share the work), calls the services, stores answers."""
+class OutboxWorker(PollingWorker):
+    """Claims due messages, calls eligibility and calculation, stores their answers; replicas share the work."""
 
     def __init__(self, engine, clients: PolicyClients, poll_s: float, max_backoff_s: float = MAX_BACKOFF_S) -> None:
+        super().__init__(poll_s)
         self.engine = engine
         self.clients = clients
-        self.poll_s = poll_s
         self.max_backoff_s = max_backoff_s
-        self._task: asyncio.Task | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                claimed = await run_in_threadpool(self._claim)
-                for message_id, document in claimed:
-                    await self._process(message_id, document)
-                if claimed:
-                    continue
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the database may be away: the next round tries again
-                log.exception("outbox round failed")
-            await asyncio.sleep(self.poll_s)
+    async def round(self) -> bool:
+        """Process what is due; True when there was something."""
+        claimed = await run_in_threadpool(self._claim)
+        for message_id, document in claimed:
+            await self._process(message_id, document)
+        return bool(claimed)
 
     def _claim(self, batch: int = 20) -> list[tuple[str, dict]]:
         """Take due messages under a lease, with the dossier of each.
