@@ -7,7 +7,7 @@ import re
 from common.auth import ROLES
 
 from .factories import pdf_bytes
-from .test_slice import submitted_platform_application
+from .test_slice import submitted_platform_application, wait_for
 
 HUMAN_ROLES = [r for r in ROLES if r != "service"]
 DISTRICT = "210204"
@@ -24,7 +24,17 @@ def _fixture(system) -> dict[str, str]:
     hook = admin.post("/api/v1/intake/webhooks", json={"url": "http://127.0.0.1:9/hook",
                                                        "event_types": ["application.submitted"]}).json()
     document = client.get(f"/api/v1/intake/applications/{application['id']}/documents").json()[0]
-    return {"applicant_id": applicant["id"], "application_id": application["id"], "draft_id": draft["id"],
+    officer = system.client_for("district_officer", district_code=DISTRICT)
+    wait_for(lambda: officer.get(f"/api/v1/intake/applications/{application['id']}").json(),
+             lambda a: a["evaluation_status"] == "done")
+    officer.post(f"/api/v1/intake/applications/{application['id']}/review", json={"decision": "pass"})
+    city = system.client_for("city_officer")
+    city.post("/api/v1/disbursement/projects/import")
+    plan = city.post("/api/v1/disbursement/plans", json={"budget": "100000000.00"}).json()
+    city.post(f"/api/v1/disbursement/plans/{plan['id']}/publish")
+    objection = client.post(f"/api/v1/disbursement/plans/{plan['id']}/objections", json={
+        "project_id": plan["items"][0]["project_id"], "statement": "matrix"}).json()
+    return {"plan_id": plan["id"], "objection_id": objection["id"],"applicant_id": applicant["id"], "application_id": application["id"], "draft_id": draft["id"],
             "document_id": document["id"], "district_code": DISTRICT, "edition": "2024",
             "username": user["username"], "subscription_id": hook["id"], "uscc": applicant["uscc"]}
 

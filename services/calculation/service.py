@@ -18,6 +18,7 @@ from .scaling import scale_to_total
 from .schemas import (BudgetScalingIn, BudgetScalingRead, CappedItem, ComputationRead, ScaledItem, TraceStep,
                       UnitCapsIn, UnitCapsRead)
 
+FACTOR_PLACES = Decimal("0.000000000001")  # the factor is reported, not used: every share is exact to the fen
 # G1.3.3 and G5.2: projects of one unit that share a cap, and the parameter holding it
 CAP_GROUPS = {"platform_construction": "platform_unit_cap", "platform_operation": "platform_unit_cap",
               "tcm_construction": "tcm_unit_cap", "tcm_operation": "tcm_unit_cap"}
@@ -93,7 +94,9 @@ def budget_scaling(data: BudgetScalingIn) -> BudgetScalingRead:
         allocated, factor = scale_to_total(members, data.budget)
         steps.append(_step("scale to the fund", members, data.budget, allocated, factor))
     total_allocated = sum(allocated.values(), Decimal("0.00"))
-    return BudgetScalingRead(factor=str(factor) if factor is not None else "per type", total_requested=total,
+    factor_text = str(factor.quantize(FACTOR_PLACES)) if factor is not None and factor != 1 else \
+        ("1" if factor is not None else "per type")
+    return BudgetScalingRead(factor=factor_text, total_requested=total,
                              total_allocated=total_allocated, trace=steps,
                              items=[ScaledItem(**i.model_dump(), allocated=allocated[i.key]) for i in data.items])
 

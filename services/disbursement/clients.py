@@ -27,5 +27,36 @@ class IntakeClient:
             if offset >= page["total"]:
                 return items
 
+    def applicant(self, applicant_id: str) -> dict:
+        """A unit, with its bank account (unmasked for a service)."""
+        response = self.http.request("GET", f"/applicants/{applicant_id}")
+        response.raise_for_status()
+        return response.json()
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class CalculationClient:
+    """Unit caps and budget scaling, computed by the calculation service."""
+
+    def __init__(self, settings, auth) -> None:
+        self.http = SyncServiceClient("calculation", settings.calculation_url, timeout=settings.call_timeout_s,
+                                      auth=auth)
+
+    def _post(self, path: str, body: dict) -> dict:
+        # stateless computations: safe to retry
+        response = self.http.request("POST", path, json=body, idempotent=True)
+        response.raise_for_status()
+        return response.json()
+
+    def unit_caps(self, edition: str, items: list[dict]) -> dict:
+        """Items with their amount after the per-unit caps (G1.3.3, G5.2)."""
+        return self._post("/unit-caps", {"edition": edition, "items": items})
+
+    def budget_scaling(self, budget: str, items: list[dict]) -> dict:
+        """Items scaled to the fund, exact to the fen (N4.3)."""
+        return self._post("/budget-scaling", {"budget": budget, "items": items})
+
     def close(self) -> None:
         self.http.close()

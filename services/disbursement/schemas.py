@@ -1,6 +1,9 @@
 """Request and response models of the disbursement service."""
 from __future__ import annotations
 
+from datetime import date, datetime
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from common.money import Money
@@ -15,3 +18,78 @@ class ComputedAmountRead(BaseModel):
     status: str = Field(description="The application's status at intake")
     outcome: str | None = Field(description="The eligibility outcome (eligible / ineligible / needs_review)")
     amount: Money | None = Field(description="Computed amount (元); null while the evaluation is pending")
+
+
+class ImportResult(BaseModel):
+    """Projects taken over from the districts."""
+
+    imported: int = Field(description="New projects")
+    already_present: int = Field(description="Projects imported before")
+    skipped: list[dict] = Field(description="Passed applications not taken yet, and why (e.g. evaluation pending)")
+
+
+class PlanCreate(BaseModel):
+    """A new version of an edition's allocation plan."""
+
+    edition: str = Field(default="2024", pattern=r"^\d{4}$", description="Programme edition")
+    budget: Money = Field(description="专项资金规模 (元): the fund the plan must fit")
+
+
+class PlanItemRead(BaseModel):
+    """A project's line in a plan."""
+
+    project_id: str = Field(description="Project")
+    application_id: str = Field(description="Its application at intake")
+    unit_name: str = Field(description="申报单位")
+    uscc: str = Field(description="统一社会信用代码")
+    project_type: str = Field(description="项目类型")
+    computed_amount: Money = Field(description="核定金额（元）")
+    capped_amount: Money = Field(description="After the unit cap (元)")
+    allocated_amount: Money = Field(description="拟支持金额（元） after scaling to the fund")
+
+
+class PlanRead(BaseModel):
+    """One version of an allocation plan."""
+
+    id: str = Field(description="Plan version id")
+    edition: str = Field(description="Programme edition")
+    version: int = Field(description="1, 2, … (a republished plan is a new version)")
+    status: str = Field(description="draft, published, final, superseded")
+    budget: Money = Field(description="Fund size (元)")
+    total: Money = Field(description="Sum of the allocated amounts (元)")
+    scaling_factor: str = Field(description="Pro-rata factor applied to fit the fund (1: none)")
+    previous_id: str | None = Field(description="The version it replaces")
+    published_on: date | None = Field(description="公示开始日期")
+    notice_ends_on: date | None = Field(description="公示截止日期 (working days, PRC holiday calendar)")
+    finalised_at: datetime | None = Field(description="When it became final")
+    items: list[PlanItemRead] = Field(description="Its projects")
+
+
+class ObjectionCreate(BaseModel):
+    """An objection against a project of a published plan (N4.4)."""
+
+    project_id: str = Field(description="The project objected to")
+    statement: str = Field(min_length=1, max_length=2000, description="异议内容")
+
+
+class ObjectionResolve(BaseModel):
+    """The city's resolution of an objection."""
+
+    decision: Literal["upheld", "dismissed"] = Field(description="upheld 成立 / dismissed 不成立")
+    resolution: str = Field(min_length=1, max_length=2000, description="处理意见")
+    new_amount: Money | None = Field(default=None, description="Upheld: the project's new amount (元); "
+                                                               "absent: the project leaves the plan")
+
+
+class ObjectionRead(BaseModel):
+    """An objection and its resolution."""
+
+    id: str = Field(description="Objection id")
+    plan_id: str = Field(description="The plan version objected to")
+    project_id: str = Field(description="The project")
+    filed_by: str = Field(description="Who")
+    statement: str = Field(description="异议内容")
+    filed_at: datetime = Field(description="When")
+    status: str = Field(description="open, upheld, dismissed")
+    resolution: str | None = Field(description="处理意见")
+    new_plan_id: str | None = Field(description="Upheld: the new plan version that needs a new notice")
