@@ -34,7 +34,12 @@ def _fixture(system) -> dict[str, str]:
     city.post(f"/api/v1/disbursement/plans/{plan['id']}/publish")
     objection = client.post(f"/api/v1/disbursement/plans/{plan['id']}/objections", json={
         "project_id": plan["items"][0]["project_id"], "statement": "matrix"}).json()
-    return {"plan_id": plan["id"], "objection_id": objection["id"],"applicant_id": applicant["id"], "application_id": application["id"], "draft_id": draft["id"],
+    clawback = city.post("/api/v1/disbursement/clawbacks", json={
+        "project_id": plan["items"][0]["project_id"], "amount": "1.00", "reason": "matrix",
+        "forged_materials": False}).json()
+    # payments refuse before looking anything up without an Idempotency-Key: any id serves
+    return {"plan_id": plan["id"], "objection_id": objection["id"], "clawback_id": clawback["id"],
+            "instruction_id": "any-instruction","applicant_id": applicant["id"], "application_id": application["id"], "draft_id": draft["id"],
             "document_id": document["id"], "district_code": DISTRICT, "edition": "2024",
             "username": user["username"], "subscription_id": hook["id"], "uscc": applicant["uscc"]}
 

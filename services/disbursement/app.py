@@ -3,7 +3,7 @@ from fastapi import FastAPI
 
 from common.app import create_service_app
 
-from .clients import CalculationClient, IntakeClient
+from .clients import CalculationClient, EligibilityClient, IntakeClient
 from .db import open_database
 from .models import AuditEvent, AuditHead
 from .routes import router
@@ -20,10 +20,12 @@ def create_app() -> FastAPI:
     async def start(app: FastAPI) -> None:
         app.state.intake = IntakeClient(settings, app.state.service_tokens.header)
         app.state.calculation = CalculationClient(settings, app.state.service_tokens.header)
+        app.state.eligibility = EligibilityClient(settings, app.state.service_tokens.header)
 
     async def stop(app: FastAPI) -> None:
         app.state.intake.close()
         app.state.calculation.close()
+        app.state.eligibility.close()
 
     return create_service_app(service="disbursement", description=DESCRIPTION, settings=settings,
                               open_database=open_database, routers=[router], on_startup=start, on_shutdown=stop,

@@ -60,3 +60,21 @@ class CalculationClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+class EligibilityClient:
+    """Debarments sent to the eligibility service's registry (N3.2)."""
+
+    def __init__(self, settings, auth) -> None:
+        self.http = SyncServiceClient("eligibility", settings.eligibility_url, timeout=settings.call_timeout_s,
+                                      auth=auth)
+
+    def debar(self, uscc: str, reason: str, source: str, starts_on: str) -> dict:
+        """Record a debarment of the edition's length (three years for forged materials)."""
+        response = self.http.request("POST", "/debarments", json={"uscc": uscc, "reason": reason, "source": source,
+                                                                  "starts_on": starts_on})
+        response.raise_for_status()
+        return response.json()
+
+    def close(self) -> None:
+        self.http.close()

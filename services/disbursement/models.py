@@ -2,7 +2,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Numeric, UniqueConstraint
+from sqlalchemy import JSON, Column, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from common.audit import AuditEventBase, AuditHeadBase
@@ -23,7 +23,12 @@ class Project(SQLModel, table=True):
     project_type: str = Field(max_length=32)
     computed_amount: Decimal = Field(sa_column=Column(Numeric(18, 2), nullable=False))
     status: str = Field(max_length=24)
+    bank_account_name: str = Field(default="", max_length=200)
+    bank_name: str = Field(default="", max_length=200)
+    bank_account_number: str = Field(default="", max_length=40)
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+    __audit_mask__ = frozenset({"bank_account_number"})
 
 
 class Plan(SQLModel, table=True):
@@ -85,3 +90,54 @@ class AuditHead(AuditHeadBase, table=True):
     """Head of disbursement's audit chain."""
 
     __tablename__ = "audit_head"
+
+
+class PaymentInstruction(SQLModel, table=True):
+    """One payment order to the treasury (N4.5): finance → commerce bureau, or commerce bureau → a unit."""
+
+    # one instruction per payee and attempt of a plan, whatever the number of concurrent requests
+    __table_args__ = (UniqueConstraint("plan_id", "payee_key", "attempt"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    end_to_end_id: str = Field(unique=True, max_length=40)
+    plan_id: str = Field(foreign_key="plan.id", index=True, max_length=36)
+    leg: str = Field(max_length=12)
+    payee_key: str = Field(max_length=40)
+    project_id: str | None = Field(default=None, max_length=36)
+    payee_name: str = Field(max_length=200)
+    payee_bank: str = Field(max_length=200)
+    payee_account: str = Field(max_length=40)
+    amount: Decimal = Field(sa_column=Column(Numeric(18, 2), nullable=False))
+    attempt: int = Field(default=1)
+    retry_of: str | None = Field(default=None, max_length=36)
+    status: str = Field(max_length=12)
+    failure_reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    settled_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first answer to a money-moving request, replayed to any repeat with the same key."""
+
+    __audit__ = False
+
+    key: str = Field(primary_key=True, max_length=200)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    response: dict = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class Clawback(SQLModel, table=True):
+    """Funds to recover after fraud or a duplicate application (N3.2, N3.3)."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    project_id: str = Field(foreign_key="project.id", max_length=36)
+    uscc: str = Field(max_length=18)
+    amount: Decimal = Field(sa_column=Column(Numeric(18, 2), nullable=False))
+    recovered: Decimal = Field(sa_column=Column(Numeric(18, 2), nullable=False))
+    reason: str = Field(max_length=1000)
+    evidence: str = Field(max_length=1000)
+    forged_materials: bool
+    status: str = Field(max_length=24)
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))

@@ -33,7 +33,9 @@ def import_projects(session: Session, intake: IntakeClient, edition: str, clock:
         session.add(Project(id=str(uuid.uuid4()), application_id=application["id"], edition=edition,
                             uscc=applicant["uscc"], unit_name=applicant["name"],
                             district_code=applicant["district_code"], project_type=application["project_type"],
-                            computed_amount=Decimal(amount), status="active", created_at=clock.now()))
+                            computed_amount=Decimal(amount), status="active", created_at=clock.now(),
+                            bank_account_name=applicant["bank_account_name"], bank_name=applicant["bank_name"],
+                            bank_account_number=applicant["bank_account_number"]))
         imported += 1
     session.flush()
     return ImportResult(imported=imported, already_present=len(present), skipped=skipped)

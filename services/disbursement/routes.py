@@ -5,17 +5,20 @@ import csv
 import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
 from openpyxl import Workbook
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
 from common.auth import PrincipalDep, require_roles
 from common.db import SessionDep
 from common.problems import problem_responses
 
-from . import plans
-from .schemas import (ComputedAmountRead, ImportResult, ObjectionCreate, ObjectionRead, ObjectionResolve, PlanCreate,
-                      PlanRead)
+from . import payments, plans
+from .schemas import (ClawbackCreate, ClawbackRead, ComputedAmountRead, ImportResult, InstructionRead, ObjectionCreate,
+                      ObjectionRead, ObjectionResolve, PlanCreate, PlanRead, RecoveryIn, StatementResult)
 
 router = APIRouter()
 
@@ -128,3 +131,102 @@ def resolve_objection(objection_id: str, data: ObjectionResolve, session: Sessio
     objection = plans.resolve_objection(session, request.app.state.calculation, objection_id, data.decision,
                                         data.resolution, data.new_amount, principal, request.app.state.clock)
     return plans.objection_read(objection)
+
+
+FINANCE = Depends(require_roles("finance_officer", "admin"))
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
+                                              description="Unique per intended payment action; a repeat replays")]
+
+
+def _idempotent(session, key: str | None, body: dict, status_code: int, act, clock) -> JSONResponse:
+    """Run `act` once per key: a repeat with the same key and body gets the first answer again."""
+    body_hash = payments.request_hash(body)
+    record = payments.replay(session, key, body_hash)
+    if record is None:
+        response = act()
+        try:
+            payments.remember(session, key, body_hash, status_code, response, clock)
+            session.flush()
+        except IntegrityError:
+            session.rollback()  # the same key won a moment ago in another request: its answer is ours
+            record = payments.replay(session, key, body_hash)
+        else:
+            return JSONResponse(response, status_code=status_code)
+    return JSONResponse(record.response, status_code=record.status_code)
+
+
+def _read(instruction) -> dict:
+    return InstructionRead.model_validate(instruction, from_attributes=True).model_dump(mode="json")
+
+
+@router.post("/plans/{plan_id}/payments", response_model=list[InstructionRead], status_code=201, tags=["payments"],
+             dependencies=[FINANCE], responses=problem_responses(400, 401, 403, 404, 409))
+def create_payment_instructions(plan_id: str, session: SessionDep, request: Request,
+                                idempotency_key: IdempotencyKey = None):
+    """The payment instructions of a final plan, in two legs (N4.5); created once, whoever asks how often."""
+    state = request.app.state
+    return _idempotent(session, idempotency_key, {"plan_id": plan_id}, 201, lambda: [
+        _read(i) for i in payments.create_instructions(session, plan_id, state.settings, state.clock)], state.clock)
+
+
+@router.get("/plans/{plan_id}/payments", response_model=list[InstructionRead], tags=["payments"],
+            dependencies=[Depends(require_roles("finance_officer", "city_officer", "admin"))],
+            responses=problem_responses(401, 403))
+def list_payment_instructions(plan_id: str, session: SessionDep) -> list[InstructionRead]:
+    """Every instruction of a plan with its state."""
+    return [InstructionRead.model_validate(i, from_attributes=True) for i in payments.instructions_of(session, plan_id)]
+
+
+@router.post("/payments/statements", response_model=StatementResult, tags=["payments"], dependencies=[FINANCE],
+             openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}},
+             responses=problem_responses(401, 403, 422))
+async def record_bank_statement(request: Request, principal: PrincipalDep) -> StatementResult:
+    """Record payment results from a bank statement (CSV: end_to_end_id,status,reason)."""
+    text = (await request.body()).decode("utf-8-sig", errors="replace")
+    result = await run_in_threadpool(_apply_statement, request.app.state, text)
+    return StatementResult(**result)
+
+
+def _apply_statement(state, text: str) -> dict:
+    with Session(state.engine) as session:
+        result = payments.apply_statement(session, text, state.clock)
+        session.commit()
+        return result
+
+
+@router.post("/payments/{instruction_id}/retry", response_model=InstructionRead, status_code=201, tags=["payments"],
+             dependencies=[FINANCE], responses=problem_responses(400, 401, 403, 404, 409))
+def retry_payment(instruction_id: str, session: SessionDep, request: Request, idempotency_key: IdempotencyKey = None):
+    """A new instruction for a failed or returned payment, linked to it; never a second one for the same failure."""
+    clock = request.app.state.clock
+    return _idempotent(session, idempotency_key, {"retry": instruction_id}, 201,
+                       lambda: _read(payments.retry(session, instruction_id, clock)), clock)
+
+
+@router.get("/plans/{plan_id}/reconciliation", response_model=dict, tags=["payments"],
+            dependencies=[Depends(require_roles("finance_officer", "city_officer", "admin"))],
+            responses=problem_responses(401, 403, 404))
+def reconcile_plan(plan_id: str, session: SessionDep) -> dict:
+    """Plan total = paid + pending + failed, per unit and in total, to the fen."""
+    return payments.reconciliation(session, plan_id)
+
+
+@router.post("/clawbacks", response_model=ClawbackRead, status_code=201, tags=["clawbacks"], dependencies=[CITY],
+             responses=problem_responses(401, 403, 404, 503))
+def create_clawback(data: ClawbackCreate, session: SessionDep, request: Request) -> ClawbackRead:
+    """Demand funds back after fraud or a duplicate application; forged materials also debar the unit (N3.2)."""
+    state = request.app.state
+    clawback = payments.create_clawback(session, data.project_id, data.amount, data.reason, data.evidence,
+                                        data.forged_materials, state.clock)
+    if data.forged_materials:
+        state.eligibility.debar(clawback.uscc, data.reason, f"clawback {clawback.id}",
+                                state.clock.today_in_china().isoformat())
+    return ClawbackRead.model_validate(clawback, from_attributes=True)
+
+
+@router.post("/clawbacks/{clawback_id}/recoveries", response_model=ClawbackRead, tags=["clawbacks"],
+             dependencies=[CITY], responses=problem_responses(401, 403, 404, 409))
+def record_recovery(clawback_id: str, data: RecoveryIn, session: SessionDep) -> ClawbackRead:
+    """Record money recovered, or the referral to the judicial authorities."""
+    return ClawbackRead.model_validate(payments.record_recovery(session, clawback_id, data.recovered, data.referred),
+                                       from_attributes=True)

@@ -93,3 +93,59 @@ class ObjectionRead(BaseModel):
     status: str = Field(description="open, upheld, dismissed")
     resolution: str | None = Field(description="处理意见")
     new_plan_id: str | None = Field(description="Upheld: the new plan version that needs a new notice")
+
+
+class InstructionRead(BaseModel):
+    """A payment instruction to the treasury."""
+
+    id: str = Field(description="Instruction id")
+    end_to_end_id: str = Field(description="Unique end-to-end id the bank statement quotes")
+    plan_id: str = Field(description="The final plan it pays")
+    leg: Literal["treasury", "unit"] = Field(description="treasury: 市财政局 → 市商务局; unit: 市商务局 → the unit")
+    project_id: str | None = Field(description="The project paid (unit leg)")
+    payee_name: str = Field(description="账户户名")
+    payee_bank: str = Field(description="开户银行")
+    payee_account: str = Field(description="银行账号")
+    amount: Money = Field(description="金额（元）")
+    attempt: int = Field(description="1, or more for a retry")
+    retry_of: str | None = Field(description="The failed instruction this one retries")
+    status: str = Field(description="pending, paid, failed, returned")
+    failure_reason: str | None = Field(description="Why it failed, from the bank statement")
+
+
+class StatementResult(BaseModel):
+    """How a bank statement was applied."""
+
+    applied: int = Field(description="Lines recorded")
+    errors: list[dict] = Field(description="Lines not applied: {line, error}")
+
+
+class ClawbackCreate(BaseModel):
+    """A recovery to demand (N3.2, N3.3)."""
+
+    project_id: str = Field(description="The project paid")
+    amount: Money = Field(description="金额（元） to recover")
+    reason: str = Field(min_length=1, max_length=1000, description="原因")
+    evidence: str = Field(default="", max_length=1000, description="证据")
+    forged_materials: bool = Field(description="伪造材料或虚假发票: the unit is also debarred (N3.2)")
+
+
+class RecoveryIn(BaseModel):
+    """Money recovered, or a referral to the judicial authorities."""
+
+    recovered: Money | None = Field(default=None, description="Amount recovered now (元)")
+    referred: bool = Field(default=False, description="移交司法机关")
+
+
+class ClawbackRead(BaseModel):
+    """A clawback record."""
+
+    id: str = Field(description="Clawback id")
+    project_id: str = Field(description="The project")
+    uscc: str = Field(description="统一社会信用代码")
+    amount: Money = Field(description="To recover (元)")
+    recovered: Money = Field(description="Recovered so far (元)")
+    reason: str = Field(description="原因")
+    evidence: str = Field(description="证据")
+    forged_materials: bool = Field(description="Forged materials (debarred)")
+    status: str = Field(description="demanded, partly_recovered, recovered, referred")

@@ -14,6 +14,9 @@ class DisbursementSettings(ServiceSettings):
     calculation_url: str = Field("http://127.0.0.1:8003", description="Base URL of the calculation service")
     eligibility_url: str = Field("http://127.0.0.1:8002", description="Base URL of the eligibility service")
     call_timeout_s: float = Field(10.0, description="Seconds to wait for another service")
+    bureau_account_name: str = Field("大连市商务局", description="Account name of the commerce bureau (first leg payee)")
+    bureau_bank: str = Field("国家金库大连市中心支库", description="Bank of the commerce bureau's account")
+    bureau_account_number: str = Field("0000000000000000", description="Account number of the commerce bureau")
 
     def sqlite_name(self) -> str:
         return "disbursement.db"
