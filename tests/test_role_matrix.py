@@ -39,7 +39,8 @@ def _fixture(system) -> dict[str, str]:
         "forged_materials": False}).json()
     # payments refuse before looking anything up without an Idempotency-Key: any id serves
     return {"plan_id": plan["id"], "objection_id": objection["id"], "clawback_id": clawback["id"],
-            "instruction_id": "any-instruction","applicant_id": applicant["id"], "application_id": application["id"], "draft_id": draft["id"],
+            "instruction_id": "any-instruction", "project_id": plan["items"][0]["project_id"],
+            "spot_check_id": "any-spot-check","applicant_id": applicant["id"], "application_id": application["id"], "draft_id": draft["id"],
             "document_id": document["id"], "district_code": DISTRICT, "edition": "2024",
             "username": user["username"], "subscription_id": hook["id"], "uscc": applicant["uscc"]}
 

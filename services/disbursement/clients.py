@@ -27,6 +27,12 @@ class IntakeClient:
             if offset >= page["total"]:
                 return items
 
+    def dossier(self, application_id: str) -> dict:
+        """The application's dossier, as eligibility and calculation receive it."""
+        response = self.http.request("GET", f"/applications/{application_id}/dossier")
+        response.raise_for_status()
+        return response.json()
+
     def applicant(self, applicant_id: str) -> dict:
         """A unit, with its bank account (unmasked for a service)."""
         response = self.http.request("GET", f"/applicants/{applicant_id}")
@@ -49,6 +55,10 @@ class CalculationClient:
         response = self.http.request("POST", path, json=body, idempotent=True)
         response.raise_for_status()
         return response.json()
+
+    def compute(self, dossier: dict) -> dict:
+        """The amount and trace of a dossier (with the auditor's disallowed lines)."""
+        return self._post("/computations", dossier)
 
     def unit_caps(self, edition: str, items: list[dict]) -> dict:
         """Items with their amount after the per-unit caps (G1.3.3, G5.2)."""

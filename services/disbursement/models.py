@@ -26,9 +26,18 @@ class Project(SQLModel, table=True):
     bank_account_name: str = Field(default="", max_length=200)
     bank_name: str = Field(default="", max_length=200)
     bank_account_number: str = Field(default="", max_length=40)
+    auditor: str | None = Field(default=None, index=True, max_length=100)
+    audit_opinion: str | None = Field(default=None, max_length=24)
+    audited_amount: Decimal | None = Field(default=None, sa_column=Column(Numeric(18, 2), nullable=True))
+    audit_trace: list | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    audit_note: str | None = Field(default=None, max_length=2000)
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
     __audit_mask__ = frozenset({"bank_account_number"})
+
+    def plan_amount(self) -> Decimal:
+        """What the plan starts from: the audited amount once there is one (N4.2), else the computed one."""
+        return self.audited_amount if self.audited_amount is not None else self.computed_amount
 
 
 class Plan(SQLModel, table=True):
@@ -141,3 +150,27 @@ class Clawback(SQLModel, table=True):
     forged_materials: bool
     status: str = Field(max_length=24)
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class SpotCheck(SQLModel, table=True):
+    """A reproducible random sample of audited projects for the city's spot check (N4.3)."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    edition: str = Field(max_length=16)
+    size: int
+    seed: int
+    project_ids: list = Field(sa_column=Column(JSON, nullable=False))
+    drawn_by: str = Field(max_length=100)
+    drawn_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class ExpertScore(SQLModel, table=True):
+    """An expert's scores of a project by criterion (N4.2, optional review)."""
+
+    __table_args__ = (UniqueConstraint("project_id", "expert"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    project_id: str = Field(foreign_key="project.id", max_length=36)
+    expert: str = Field(max_length=100)
+    scores: dict = Field(sa_column=Column(JSON, nullable=False))
+    scored_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))

@@ -51,10 +51,11 @@ def build_plan(session: Session, calculation: CalculationClient, edition: str, b
     overrides = overrides or {}
     projects = session.exec(select(Project).where(Project.edition == edition, Project.status == "active")
                             .order_by(Project.created_at, Project.id)).all()
-    projects = [p for p in projects if overrides.get(p.id, p.computed_amount) is not None]
+    # an audit that failed a project (N4.2) keeps it out of the plan
+    projects = [p for p in projects if p.audit_opinion != "fail" and overrides.get(p.id, p.plan_amount()) is not None]
     if not projects:
         raise Conflict(f"No projects of edition {edition} to plan: import the district-passed ones first.")
-    amounts = {p.id: overrides.get(p.id, p.computed_amount) for p in projects}
+    amounts = {p.id: overrides.get(p.id, p.plan_amount()) for p in projects}
     capped = calculation.unit_caps(edition, [{"key": p.id, "uscc": p.uscc, "project_type": p.project_type,
                                               "amount": f"{amounts[p.id]:.2f}"} for p in projects])
     capped_by_key = {i["key"]: Decimal(i["capped_amount"]) for i in capped["items"]}

@@ -10,15 +10,19 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from openpyxl import Workbook
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, func, select
 
 from common.auth import PrincipalDep, require_roles
 from common.db import SessionDep
+from common.pagination import Page, PageDep
 from common.problems import problem_responses
 
-from . import payments, plans
-from .schemas import (ClawbackCreate, ClawbackRead, ComputedAmountRead, ImportResult, InstructionRead, ObjectionCreate,
-                      ObjectionRead, ObjectionResolve, PlanCreate, PlanRead, RecoveryIn, StatementResult)
+from . import payments, plans, review
+from .models import Project
+from .schemas import (AuditOpinion, AuditorAssign, ClawbackCreate, ClawbackRead, ComputedAmountRead, ExpertScoreIn,
+                      ExpertScoreRead, ImportResult, InstructionRead, ObjectionCreate, ObjectionRead, ObjectionResolve,
+                      PlanCreate, PlanRead, ProjectRead, RecoveryIn, SpotCheckCreate, SpotCheckFinding, SpotCheckRead,
+                      StatementResult)
 
 router = APIRouter()
 
@@ -230,3 +234,66 @@ def record_recovery(clawback_id: str, data: RecoveryIn, session: SessionDep) -> 
     """Record money recovered, or the referral to the judicial authorities."""
     return ClawbackRead.model_validate(payments.record_recovery(session, clawback_id, data.recovered, data.referred),
                                        from_attributes=True)
+
+
+def _project(project) -> ProjectRead:
+    return ProjectRead.model_validate(project, from_attributes=True)
+
+
+@router.get("/projects", response_model=Page[ProjectRead], tags=["projects"],
+            dependencies=[Depends(require_roles("city_officer", "auditor", "expert", "finance_officer", "admin"))],
+            responses=problem_responses(401, 403))
+def list_projects(session: SessionDep, principal: PrincipalDep, page: PageDep,
+                  edition: Annotated[str, Query(pattern=r"^\d{4}$", description="Edition")] = "2024") -> Page[ProjectRead]:
+    """The projects the caller may see (an auditor only those assigned to it)."""
+    query = review.scoped_projects(principal).where(Project.edition == edition)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Project.created_at, Project.id).limit(page.limit).offset(page.offset)).all()
+    return Page[ProjectRead](items=[_project(p) for p in rows], total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/projects/{project_id}/auditor", response_model=ProjectRead, tags=["audit"], dependencies=[CITY],
+             responses=problem_responses(401, 403, 404, 409))
+def assign_auditor(project_id: str, data: AuditorAssign, session: SessionDep, principal: PrincipalDep) -> ProjectRead:
+    """Commission a third-party auditor for a project (N4.2)."""
+    return _project(review.assign_auditor(session, project_id, data.auditor, principal))
+
+
+@router.post("/projects/{project_id}/audit", response_model=ProjectRead, tags=["audit"],
+             dependencies=[Depends(require_roles("auditor", "admin"))], responses=problem_responses(401, 403, 404, 409))
+def record_audit_opinion(project_id: str, data: AuditOpinion, session: SessionDep, principal: PrincipalDep,
+                         request: Request) -> ProjectRead:
+    """The assigned auditor's opinion; the amount is recomputed without the disallowed lines (N4.2)."""
+    state = request.app.state
+    project = review.record_audit(session, project_id, data.opinion, [d.model_dump() for d in data.disallowed],
+                                  data.note, principal, state.intake, state.calculation)
+    return _project(project)
+
+
+@router.post("/spot-checks", response_model=SpotCheckRead, status_code=201, tags=["audit"], dependencies=[CITY],
+             responses=problem_responses(401, 403))
+def draw_spot_check(data: SpotCheckCreate, session: SessionDep, principal: PrincipalDep,
+                    request: Request) -> SpotCheckRead:
+    """Draw a reproducible sample of audited projects for the city's spot check (N4.3)."""
+    draw = review.draw_spot_check(session, data.edition, data.size, data.seed, principal, request.app.state.clock)
+    return SpotCheckRead.model_validate(draw, from_attributes=True)
+
+
+@router.post("/spot-checks/{spot_check_id}/findings", response_model=ProjectRead, tags=["audit"],
+             dependencies=[CITY], responses=problem_responses(401, 403, 404))
+def record_spot_check_finding(spot_check_id: str, data: SpotCheckFinding, session: SessionDep,
+                              principal: PrincipalDep) -> ProjectRead:
+    """A finding on a sampled project; it may change the audited amount."""
+    return _project(review.spot_check_finding(session, spot_check_id, data.project_id, data.finding,
+                                              data.new_amount, principal))
+
+
+@router.post("/projects/{project_id}/expert-scores", response_model=ExpertScoreRead, status_code=201,
+             tags=["audit"], dependencies=[Depends(require_roles("expert"))],
+             responses=problem_responses(401, 403, 404, 409))
+def score_project(project_id: str, data: ExpertScoreIn, session: SessionDep, principal: PrincipalDep,
+                  request: Request) -> ExpertScoreRead:
+    """An expert's scores by criterion; a declared conflict of interest excludes the expert."""
+    entry = review.score(session, project_id, data.scores, data.conflict_of_interest, principal,
+                         request.app.state.clock)
+    return ExpertScoreRead.model_validate(entry, from_attributes=True)

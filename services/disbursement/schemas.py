@@ -149,3 +149,87 @@ class ClawbackRead(BaseModel):
     evidence: str = Field(description="证据")
     forged_materials: bool = Field(description="Forged materials (debarred)")
     status: str = Field(description="demanded, partly_recovered, recovered, referred")
+
+
+class ProjectRead(BaseModel):
+    """A project as the city handles it."""
+
+    id: str = Field(description="Project id")
+    application_id: str = Field(description="Its application at intake")
+    edition: str = Field(description="Programme edition")
+    uscc: str = Field(description="统一社会信用代码")
+    unit_name: str = Field(description="申报单位")
+    project_type: str = Field(description="项目类型")
+    computed_amount: Money = Field(description="核定金额（元） from the submission")
+    auditor: str | None = Field(description="The third-party auditor assigned")
+    audit_opinion: str | None = Field(description="pass, pass_with_adjustments, fail")
+    audited_amount: Money | None = Field(description="Amount after the audit (元)")
+    audit_trace: list | None = Field(description="The recomputation's trace, naming the disallowed lines")
+    audit_note: str | None = Field(description="Notes of the audit and spot checks")
+
+
+class AuditorAssign(BaseModel):
+    """The auditor commissioned for a project."""
+
+    auditor: str = Field(min_length=1, max_length=100, description="The auditor's user name")
+
+
+class DisallowedLine(BaseModel):
+    """An expense line or certification fee the auditor does not allow."""
+
+    form: Literal["f3_expenses", "f5_certifications"] = Field(description="Which form")
+    line_no: int = Field(ge=1, description="序号")
+    reason: str = Field(min_length=1, max_length=500, description="理由")
+
+
+class AuditOpinion(BaseModel):
+    """A third-party audit opinion (N4.2)."""
+
+    opinion: Literal["pass", "pass_with_adjustments", "fail"] = Field(description="审计意见")
+    disallowed: list[DisallowedLine] = Field(default_factory=list, description="Lines not allowed")
+    note: str = Field(default="", max_length=2000, description="说明")
+
+
+class SpotCheckCreate(BaseModel):
+    """A spot check to draw."""
+
+    edition: str = Field(default="2024", pattern=r"^\d{4}$", description="Programme edition")
+    size: int = Field(ge=1, le=10000, description="Projects to sample")
+    seed: int = Field(ge=0, le=2**62, description="Seed of the draw: the same seed draws the same sample")
+
+
+class SpotCheckRead(BaseModel):
+    """A recorded spot check."""
+
+    id: str = Field(description="Spot check id")
+    edition: str = Field(description="Programme edition")
+    size: int = Field(description="Sample size")
+    seed: int = Field(description="Seed")
+    project_ids: list[str] = Field(description="The sampled projects")
+    drawn_by: str = Field(description="Who drew it")
+    drawn_at: datetime = Field(description="When")
+
+
+class SpotCheckFinding(BaseModel):
+    """A spot check's finding on a sampled project."""
+
+    project_id: str = Field(description="The sampled project")
+    finding: str = Field(min_length=1, max_length=2000, description="抽查结果")
+    new_amount: Money | None = Field(default=None, description="The corrected amount (元), if it changes")
+
+
+class ExpertScoreIn(BaseModel):
+    """An expert's scores by criterion."""
+
+    scores: dict[str, int] = Field(min_length=1, description="Criterion → score (0–100)")
+    conflict_of_interest: bool = Field(description="利益冲突声明: true excludes the expert")
+
+
+class ExpertScoreRead(BaseModel):
+    """Recorded scores."""
+
+    id: str = Field(description="Score id")
+    project_id: str = Field(description="The project")
+    expert: str = Field(description="The expert")
+    scores: dict[str, int] = Field(description="Criterion → score")
+    scored_at: datetime = Field(description="When")
