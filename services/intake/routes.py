@@ -8,7 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from common.auth import PrincipalDep, require_roles
 from common.db import SessionDep
@@ -17,7 +17,7 @@ from common.problems import Conflict, NotFound, Unprocessable, problem_responses
 
 from . import documents, service, summary
 from .forms import ProjectType
-from .models import Document
+from .models import Applicant, Document
 from .schemas import (ApplicantCreate, ApplicantRead, ApplicationCreate, ApplicationRead, ApplicationUpdate,
                       DistrictRead, DistrictSubmissionRead, DocumentRead, ReviewDecision)
 
@@ -51,9 +51,9 @@ def list_applicants(session: SessionDep, principal: PrincipalDep, page: PageDep,
     """The units the caller may see."""
     query = service.scoped_applicants(principal)
     if uscc is not None:
-        query = query.where(service.Applicant.uscc == uscc)
-    rows = session.exec(query.order_by(service.Applicant.created_at).limit(page.limit).offset(page.offset)).all()
-    total = session.exec(select(service.func.count()).select_from(query.subquery())).one()
+        query = query.where(Applicant.uscc == uscc)
+    rows = session.exec(query.order_by(Applicant.created_at).limit(page.limit).offset(page.offset)).all()
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
     return Page[ApplicantRead](items=[service.applicant_read(a, principal) for a in rows], total=total,
                                limit=page.limit, offset=page.offset)
 
