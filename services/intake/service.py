@@ -87,9 +87,8 @@ def register_applicant(session: Session, data: ApplicantCreate, principal: Princ
     return applicant
 
 
-def scoped_applicants(principal: Principal) -> Select:
-    """The units a caller may see, as a query (scoping is in the WHERE clause, never a filter afterwards)."""
-    query = select(Applicant)
+def _within_scope(query: Select, principal: Principal) -> Select:
+    """Restrict a query joined with Applicant to what the caller may see (in the WHERE clause, never afterwards)."""
     if principal.role == "applicant":
         return query.where(Applicant.uscc == principal.unit_uscc)
     if principal.role == "district_officer":
@@ -97,18 +96,16 @@ def scoped_applicants(principal: Principal) -> Select:
     if principal.role in CITY_ROLES:
         return query
     return query.where(False)
+
+
+def scoped_applicants(principal: Principal) -> Select:
+    """The units a caller may see, as a query."""
+    return _within_scope(select(Applicant), principal)
 
 
 def scoped_applications(principal: Principal) -> Select:
     """The applications a caller may see, joined with their unit, as a query."""
-    query = select(Application).join(Applicant, Applicant.id == Application.applicant_id)
-    if principal.role == "applicant":
-        return query.where(Applicant.uscc == principal.unit_uscc)
-    if principal.role == "district_officer":
-        return query.where(Applicant.district_code == principal.district_code)
-    if principal.role in CITY_ROLES:
-        return query
-    return query.where(False)
+    return _within_scope(select(Application).join(Applicant, Applicant.id == Application.applicant_id), principal)
 
 
 def get_applicant(session: Session, applicant_id: str, principal: Principal) -> Applicant:
