@@ -23,6 +23,8 @@ def _fixture(system) -> dict[str, str]:
                                            "password": "a long enough secret", "role": "expert"}).json()
     hook = admin.post("/api/v1/intake/webhooks", json={"url": "http://127.0.0.1:9/hook",
                                                        "event_types": ["application.submitted"]}).json()
+    payments_hook = admin.post("/api/v1/disbursement/webhooks", json={"url": "http://127.0.0.1:9/hook",
+                                                                      "event_types": ["plan.published"]}).json()
     document = client.get(f"/api/v1/intake/applications/{application['id']}/documents").json()[0]
     officer = system.client_for("district_officer", district_code=DISTRICT)
     wait_for(lambda: officer.get(f"/api/v1/intake/applications/{application['id']}").json(),
@@ -42,7 +44,8 @@ def _fixture(system) -> dict[str, str]:
             "instruction_id": "any-instruction", "project_id": plan["items"][0]["project_id"],
             "spot_check_id": "any-spot-check","applicant_id": applicant["id"], "application_id": application["id"], "draft_id": draft["id"],
             "document_id": document["id"], "district_code": DISTRICT, "edition": "2024",
-            "username": user["username"], "subscription_id": hook["id"], "uscc": applicant["uscc"]}
+            "username": user["username"], "intake_subscription_id": hook["id"],
+            "disbursement_subscription_id": payments_hook["id"], "uscc": applicant["uscc"]}
 
 
 def _client(system, role: str, ids: dict):
@@ -56,6 +59,8 @@ def _path(template: str, ids: dict, method: str) -> str:
         # changes to content or documents go to a draft; reading goes to the submitted application
         if name == "application_id" and (method in ("put", "delete") or template.endswith("/documents")):
             return ids["draft_id"]
+        if name == "subscription_id":  # each service keeps its own subscriptions
+            return ids[f"{template.split('/')[3]}_subscription_id"]
         return ids[name]
     return re.sub(r"\{(\w+)\}", fill, template)
 

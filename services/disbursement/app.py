@@ -2,10 +2,11 @@
 from fastapi import FastAPI
 
 from common.app import create_service_app
+from common.webhooks import WebhookWorker, webhook_router
 
 from .clients import CalculationClient, EligibilityClient, IntakeClient
 from .db import open_database
-from .models import AuditEvent, AuditHead
+from .models import WEBHOOKS, AuditEvent, AuditHead
 from .routes import router
 from .settings import DisbursementSettings
 
@@ -21,12 +22,15 @@ def create_app() -> FastAPI:
         app.state.intake = IntakeClient(settings, app.state.service_tokens.header)
         app.state.calculation = CalculationClient(settings, app.state.service_tokens.header)
         app.state.eligibility = EligibilityClient(settings, app.state.service_tokens.header)
+        app.state.webhooks = WebhookWorker(app.state.engine, WEBHOOKS)
+        app.state.webhooks.start()
 
     async def stop(app: FastAPI) -> None:
+        await app.state.webhooks.stop()
         app.state.intake.close()
         app.state.calculation.close()
         app.state.eligibility.close()
 
     return create_service_app(service="disbursement", description=DESCRIPTION, settings=settings,
-                              open_database=open_database, routers=[router], on_startup=start, on_shutdown=stop,
+                              open_database=open_database, routers=[router, webhook_router(WEBHOOKS)], on_startup=start, on_shutdown=stop,
                               audit=(AuditEvent, AuditHead))

@@ -6,6 +6,7 @@ from sqlalchemy import JSON, Column, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from common.audit import AuditEventBase, AuditHeadBase
+from common.webhooks import WebhookDeliveryBase, WebhookEventBase, WebhookSubscriptionBase, WebhookTables
 from common.db import NAMING_CONVENTION, UtcDateTime
 
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
@@ -174,3 +175,34 @@ class ExpertScore(SQLModel, table=True):
     expert: str = Field(max_length=100)
     scores: dict = Field(sa_column=Column(JSON, nullable=False))
     scored_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class WebhookSubscription(WebhookSubscriptionBase, table=True):
+    """An integration system's subscription to disbursement's events."""
+
+    __tablename__ = "webhook_subscription"
+
+
+class WebhookEvent(WebhookEventBase, table=True):
+    """An event disbursement announced."""
+
+    __tablename__ = "webhook_event"
+
+
+class WebhookDelivery(WebhookDeliveryBase, table=True):
+    """One event's delivery to one subscriber."""
+
+    __tablename__ = "webhook_delivery"
+
+
+EVENT_TYPES = {
+    "plan.published": "An allocation plan version was published for public notice",
+    "plan.finalised": "An allocation plan became final",
+    "objection.filed": "An objection was filed against a project of a published plan",
+    "objection.resolved": "The city upheld or dismissed an objection",
+    "payment.sent": "Payment instructions were created for a final plan (one event per instruction)",
+    "payment.paid": "The treasury reported a payment paid",
+    "payment.failed": "The treasury reported a payment failed or returned",
+    "clawback.demanded": "Funds are demanded back from a unit",
+}
+WEBHOOKS = WebhookTables(WebhookSubscription, WebhookEvent, WebhookDelivery, EVENT_TYPES)

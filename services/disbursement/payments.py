@@ -19,8 +19,9 @@ from sqlmodel import Session, select
 
 from common.clock import Clock
 from common.problems import BadRequest, Conflict, NotFound, Unprocessable
+from common.webhooks import publish as announce
 
-from .models import Clawback, IdempotencyRecord, PaymentInstruction, Plan, PlanItem, Project
+from .models import WEBHOOKS, Clawback, IdempotencyRecord, PaymentInstruction, Plan, PlanItem, Project
 
 BUREAU = "commerce-bureau"
 
@@ -87,7 +88,18 @@ def create_instructions(session: Session, plan_id: str, settings, clock: Clock) 
         # another request created the same set a moment ago: the database kept one, and that one is the answer
         session.rollback()
         return instructions_of(session, plan_id)
-    return instructions_of(session, plan_id)
+    created = instructions_of(session, plan_id)
+    for instruction in created:
+        _announce_payment(session, "payment.sent", instruction, clock)
+    return created
+
+
+def _announce_payment(session: Session, event_type: str, instruction: PaymentInstruction, clock: Clock) -> None:
+    announce(session, WEBHOOKS, event_type, "payment", instruction.payee_key, {
+        "instruction_id": instruction.id, "end_to_end_id": instruction.end_to_end_id, "plan_id": instruction.plan_id,
+        "leg": instruction.leg, "project_id": instruction.project_id, "amount": f"{instruction.amount:.2f}",
+        "attempt": instruction.attempt, "status": instruction.status,
+        "failure_reason": instruction.failure_reason}, clock.now())
 
 
 STATUSES = {"paid", "failed", "returned"}
@@ -116,6 +128,7 @@ def apply_statement(session: Session, text: str, clock: Clock) -> dict:
             instruction.failure_reason = (row.get("reason") or "").strip() or None
             instruction.settled_at = clock.now()
             session.add(instruction)
+            _announce_payment(session, "payment.paid" if status == "paid" else "payment.failed", instruction, clock)
             applied += 1
     session.flush()
     return {"applied": applied, "errors": errors}
@@ -138,6 +151,7 @@ def retry(session: Session, instruction_id: str, clock: Clock) -> PaymentInstruc
     except IntegrityError:
         session.rollback()
         raise Conflict("This payment was already retried.") from None
+    _announce_payment(session, "payment.sent", again, clock)
     return again
 
 
@@ -176,6 +190,9 @@ def create_clawback(session: Session, project_id: str, amount: Decimal, reason: 
                         recovered=Decimal("0.00"), reason=reason, evidence=evidence, forged_materials=forged,
                         status="demanded", created_at=clock.now())
     session.add(clawback)
+    announce(session, WEBHOOKS, "clawback.demanded", "project", project_id,
+             {"clawback_id": clawback.id, "uscc": project.uscc, "amount": f"{amount:.2f}", "reason": reason},
+             clawback.created_at)
     session.flush()
     return clawback
 

@@ -12,9 +12,10 @@ from common.auth import Principal
 from common.clock import Clock
 from common.parameters import load_edition
 from common.problems import Conflict, NotFound, Unprocessable
+from common.webhooks import publish as announce
 
 from .clients import CalculationClient, IntakeClient
-from .models import Objection, Plan, PlanItem, Project
+from .models import WEBHOOKS, Objection, Plan, PlanItem, Project
 from .schemas import ImportResult, ObjectionRead, PlanItemRead, PlanRead
 
 
@@ -113,8 +114,14 @@ def publish(session: Session, plan_id: str, clock: Clock) -> Plan:
     plan.notice_ends_on = notice_end(plan.published_on, days)
     plan.status = "published"
     session.add(plan)
+    announce(session, WEBHOOKS, "plan.published", "plan", plan.id, _plan_event(plan), clock.now())
     session.flush()
     return plan
+
+
+def _plan_event(plan: Plan) -> dict:
+    return {"plan_id": plan.id, "edition": plan.edition, "version": plan.version, "status": plan.status,
+            "total": f"{plan.total:.2f}", "notice_ends_on": plan.notice_ends_on}
 
 
 def file_objection(session: Session, plan_id: str, project_id: str, statement: str, principal: Principal,
@@ -133,6 +140,8 @@ def file_objection(session: Session, plan_id: str, project_id: str, statement: s
     objection = Objection(id=str(uuid.uuid4()), plan_id=plan_id, project_id=project_id, filed_by=principal.subject,
                           statement=statement, filed_at=clock.now(), status="open")
     session.add(objection)
+    announce(session, WEBHOOKS, "objection.filed", "plan", plan_id,
+             {"objection_id": objection.id, "project_id": project_id}, objection.filed_at)
     session.flush()
     return objection
 
@@ -155,6 +164,9 @@ def resolve_objection(session: Session, calculation: CalculationClient, objectio
         session.add(plan)
         objection.new_plan_id = replacement.id
     session.add(objection)
+    announce(session, WEBHOOKS, "objection.resolved", "plan", objection.plan_id,
+             {"objection_id": objection.id, "decision": decision, "new_plan_id": objection.new_plan_id},
+             objection.resolved_at)
     session.flush()
     return objection
 
@@ -176,6 +188,7 @@ def finalise(session: Session, plan_id: str, clock: Clock) -> Plan:
                        open_objections=list(open_ids))
     plan.status, plan.finalised_at = "final", clock.now()
     session.add(plan)
+    announce(session, WEBHOOKS, "plan.finalised", "plan", plan.id, _plan_event(plan), plan.finalised_at)
     session.flush()
     return plan
 

@@ -1,12 +1,15 @@
 """From a final plan to reconciled payments: two legs, exactly once under concurrency, statements, retries, clawback."""
 from __future__ import annotations
 
+import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import httpx
 
+from ..intake.test_webhooks import Receiver
+from ..test_slice import wait_for
 from .test_plans import passed_application
 
 
@@ -28,6 +31,11 @@ def final_plan(system) -> dict:
 
 
 def test_payments_from_a_final_plan_exactly_once_then_reconciled(system):
+    receiver = Receiver()
+    subscribed = system.client_for("admin").post("/api/v1/disbursement/webhooks", json={
+        "url": receiver.url, "event_types": ["plan.finalised", "payment.sent", "payment.paid", "payment.failed",
+                                             "clawback.demanded"]})
+    assert subscribed.status_code == 201
     plan = final_plan(system)
     finance = system.client_for("finance_officer")
     url = f"/api/v1/disbursement/plans/{plan['id']}/payments"
@@ -92,3 +100,12 @@ def test_payments_from_a_final_plan_exactly_once_then_reconciled(system):
     rest = Decimal(first["amount"]) - half
     done = city.post(f"/api/v1/disbursement/clawbacks/{clawback['id']}/recoveries", json={"recovered": f"{rest}"})
     assert done.json()["status"] == "recovered" and done.json()["recovered"] == first["amount"]
+
+    # integration systems heard every step, each payee's events in order
+    def heard():
+        return [json.loads(r["body"]) for r in receiver.received]
+    events = wait_for(heard, lambda e: any(x["type"] == "clawback.demanded" for x in e))
+    finalised = [e for e in events if e["type"] == "plan.finalised" and e["resource"]["id"] == plan["id"]]
+    assert finalised and finalised[0]["data"]["status"] == "final"
+    second_events = [e["type"] for e in events if e["resource"]["id"] == second["project_id"]]
+    assert second_events == ["payment.sent", "payment.failed", "payment.sent", "payment.paid"]
