@@ -1,0 +1,18 @@
+#!/bin/sh
+# Runs one process of the system by name, with the production server settings (uvloop, httptools).
+set -e
+PROCESSES="gateway intake eligibility calculation disbursement migrate"
+case "$1" in
+  gateway)
+    exec uvicorn --factory gateway.app:create_app --host 0.0.0.0 --port "${PORT:-8000}" --no-access-log \
+      --loop uvloop --http httptools --workers "${WORKERS:-1}" ;;
+  intake|eligibility|calculation|disbursement)
+    exec uvicorn --factory "services.$1.app:create_app" --host 0.0.0.0 --port "${PORT:-8000}" --no-access-log \
+      --loop uvloop --http httptools --workers "${WORKERS:-1}" ;;
+  migrate)
+    for service in intake eligibility calculation disbursement; do python -m "services.$service" migrate; done
+    exec python -m gateway migrate ;;
+  *)
+    echo "usage: fundflow {$(echo $PROCESSES | tr ' ' '|')}" >&2
+    exit 64 ;;
+esac
