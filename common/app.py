@@ -16,6 +16,7 @@ from .auth import ServiceTokens, TokenVerifier, roles_of
 from .clock import Clock
 from .db import check_database
 from .logging import RequestContextMiddleware, configure_logging
+from .metrics import Metrics, MetricsMiddleware, metrics_router
 from .problems import install_problem_handlers, problem_body, problem_response, problem_responses
 
 READINESS_TIMEOUT_S = 3.0
@@ -98,7 +99,8 @@ def create_service_app(*, service: str, description: str, settings, open_databas
                        on_startup: Callable[[FastAPI], Awaitable[None]] | None = None,
                        on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
                        openapi_tags: list[dict[str, Any]] | None = None,
-                       audit: tuple[type, type] | None = None) -> FastAPI:
+                       audit: tuple[type, type] | None = None,
+                       gauges: Callable[[FastAPI, Metrics], None] | None = None) -> FastAPI:
     """Assemble a service's app with the conventions every service shares.
 
     With `audit=(AuditEvent, AuditHead)` every change of the service's tables lands in its hash-chained
@@ -134,8 +136,13 @@ def create_service_app(*, service: str, description: str, settings, open_databas
                   responses=problem_responses(422, 500))
     install_problem_handlers(app)
     app.include_router(health_router(service, readiness_checks))
+    app.state.metrics = Metrics(service)
+    app.include_router(metrics_router(app.state.metrics))
+    if gauges is not None:
+        gauges(app, app.state.metrics)
     for router in routers:
         app.include_router(router)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestContextMiddleware, service=service)
     app.state.settings = settings
     app.state.clock = Clock(settings.fixed_now)

@@ -18,6 +18,7 @@ from common.clock import Clock
 from common.db import check_database
 from common.auth import TokenVerifier
 from common.logging import RequestContextMiddleware, configure_logging
+from common.metrics import Metrics, MetricsMiddleware, metrics_router
 from common.problems import ServiceUnavailable, install_problem_handlers, problem_responses
 
 from .db import open_database
@@ -61,6 +62,7 @@ def create_pages(settings: GatewaySettings, proxy: ProxyApp) -> FastAPI:
     app.state.clock = Clock(settings.fixed_now)
     install_audit(AuditEvent, AuditHead, app.state.clock)
     app.include_router(audit_router(AuditEvent, AuditHead), prefix="/auth")
+    app.include_router(metrics_router(proxy.metrics))
     annotate_roles(app)
     app.mount("/docs/static", StaticFiles(directory=swagger_ui_path), name="swagger-static")
 
@@ -127,9 +129,11 @@ class Gateway:
         self.proxy = ProxyApp(settings.upstreams(), settings.connect_timeout_s, settings.read_timeout_s,
                               settings.pool_size, verifier,
                               RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
-                              BodyLimits(settings.max_body_bytes, settings.max_upload_bytes, settings.upload_routes))
-        # the proxy keeps its own request ids and access lines; the pages use the shared middleware
-        self.pages = RequestContextMiddleware(create_pages(settings, self.proxy), service="gateway")
+                              BodyLimits(settings.max_body_bytes, settings.max_upload_bytes, settings.upload_routes),
+                              Metrics("gateway"))
+        # the proxy keeps its own request ids, access lines and metrics; the pages use the shared middlewares
+        self.pages = RequestContextMiddleware(MetricsMiddleware(create_pages(settings, self.proxy), self.proxy.metrics),
+                                              service="gateway")
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):

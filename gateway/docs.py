@@ -24,7 +24,7 @@ def merged_document() -> dict:
     """The merged OpenAPI document, built from committed files (no running system needed)."""
     from .app import Gateway
 
-    gateway_doc = Gateway(GatewaySettings()).pages.app.openapi()
+    gateway_doc = Gateway(GatewaySettings()).pages.app.app.openapi()  # beneath the request-id and metrics layers
     service_docs = {s: json.loads((ROOT / "services" / s / "openapi.json").read_text(encoding="utf-8"))
                     for s in SERVICES}
     return merge_openapi(gateway_doc, service_docs)

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 REF_PREFIX = "#/components/schemas/"
-PUBLIC_PATHS = {"/healthz", "/readyz"}
+PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics"}
 GATEWAY_ANSWERS = {  # what the gateway itself may answer on a proxied operation, whatever the service does
     "401": "Missing, expired or invalid bearer token",
     "403": "The token's role may not call this operation",

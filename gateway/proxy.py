@@ -7,6 +7,7 @@ import time
 
 from common.auth import WWW_AUTHENTICATE, TokenVerifier, bearer_token
 from common.logging import new_request_id, request_id_var, valid_request_id
+from common.metrics import Metrics
 from common.problems import PROBLEM_MEDIA_TYPE, Unauthorized, problem_body
 
 from .limits import BodyLimits, BodyTooLarge, RateLimiter, retry_after_header
@@ -74,20 +75,21 @@ async def send_problem(send, status: int, slug: str, title: str, detail: str, *,
     return status
 
 
-PUBLIC_SERVICE_PATHS = frozenset({"healthz", "readyz", "openapi.json"})
+PUBLIC_SERVICE_PATHS = frozenset({"healthz", "readyz", "openapi.json", "metrics"})
 
 
 class ProxyApp:
     """Routes /api/v1/<service>/<path> to <service>/<path>: authenticates, limits, streams both bodies."""
 
     def __init__(self, upstreams: dict[str, str], connect_timeout: float, read_timeout: float, pool_size: int,
-                 verifier: TokenVerifier, limiter: RateLimiter, body_limits: BodyLimits) -> None:
+                 verifier: TokenVerifier, limiter: RateLimiter, body_limits: BodyLimits, metrics: Metrics) -> None:
         self.pools = {name: UpstreamPool(url, pool_size, connect_timeout, read_timeout)
                       for name, url in upstreams.items()}
         self.read_timeout = read_timeout
         self.verifier = verifier
         self.limiter = limiter
         self.body_limits = body_limits
+        self.metrics = metrics
 
     async def start(self) -> None:
         """Nothing to open ahead: connections are made on first use and kept."""
@@ -113,9 +115,14 @@ class ProxyApp:
             status = await self._handle(scope, receive, send, request_id)
         finally:
             request_id_var.reset(token)
+            elapsed = time.perf_counter() - started
+            # labelled by service, not by path: raw paths would grow the metric without bound
+            service = scope["path"][len(API_PREFIX):].partition("/")[0]
+            self.metrics.observe(scope["method"], f"/api/v1/{service if service in self.pools else '?'}", status,
+                                 elapsed)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info("request", extra={"method": scope["method"], "route": scope["path"], "status": status,
-                                                  "latency_ms": round((time.perf_counter() - started) * 1000, 2)})
+                                                  "latency_ms": round(elapsed * 1000, 2)})
 
     async def _handle(self, scope, receive, send, request_id: str) -> int:
         """Proxy one request; the status answered."""

@@ -1,13 +1,14 @@
 """The intake service's app factory."""
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session, func, select
 
 from common.app import create_service_app
 from common.webhooks import WebhookWorker, webhook_router
 
 from .clients import PolicyClients
 from .db import open_database
-from .models import WEBHOOKS, AuditEvent, AuditHead
+from .models import WEBHOOKS, AuditEvent, AuditHead, OutboxMessage
 from .outbox import OutboxWorker
 from .routes import router
 from .settings import IntakeSettings
@@ -38,7 +39,16 @@ def create_app() -> FastAPI:
         await app.state.outbox.stop()
         await app.state.policy.aclose()
 
+    def gauges(app: FastAPI, metrics) -> None:
+        def outbox_depth() -> dict[tuple, float]:
+            with Session(app.state.engine) as session:
+                rows = session.exec(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+            return {(status,): count for status, count in rows}
+
+        metrics.gauge("fundflow_outbox_messages", "Evaluation requests in the outbox, by status", ["status"],
+                      outbox_depth)
+
     return create_service_app(service="intake", description=DESCRIPTION, settings=settings,
                               open_database=open_database, routers=[router, webhook_router(WEBHOOKS)], on_startup=start, on_shutdown=stop,
                               extra_checks=lambda app: {"object_store": app.state.store.check},
-                              audit=(AuditEvent, AuditHead))
+                              audit=(AuditEvent, AuditHead), gauges=gauges)

@@ -1,0 +1,85 @@
+"""Prometheus metrics of a process: requests by route and status, their latency, and gauges a service adds."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class Metrics:
+    """One registry per process, so that tests starting several apps never collide."""
+
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("fundflow_http_requests", "HTTP requests answered", ["service", "method", "route",
+                                                                                     "status"], registry=self.registry)
+        self.latency = Histogram("fundflow_http_request_seconds", "Time to answer", ["service", "method", "route"],
+                                 buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.service = service
+
+    def gauge(self, name: str, help_text: str, labels: list[str], read: Callable[[], dict[tuple, float]]) -> None:
+        """A gauge read when Prometheus scrapes (outbox depth, payments by status …)."""
+        gauge = Gauge(name, help_text, labels, registry=self.registry)
+
+        def collect():
+            gauge.clear()
+            for label_values, value in read().items():
+                gauge.labels(*label_values).set(value)
+
+        self._refreshers = [*getattr(self, "_refreshers", []), collect]
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(self.service, method, route, str(status)).inc()
+        self.latency.labels(self.service, method, route).observe(seconds)
+
+    def exposition(self) -> bytes:
+        for refresh in getattr(self, "_refreshers", []):
+            try:
+                refresh()
+            except Exception:  # noqa: BLE001 - a gauge whose source is away is left empty, not an error
+                pass
+        return generate_latest(self.registry)
+
+
+class MetricsMiddleware:
+    """Pure ASGI: counts and times every HTTP request by its route template (not its raw path)."""
+
+    def __init__(self, app, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_status(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.observe(scope["method"], template, status["code"], time.perf_counter() - started)
+
+
+def metrics_router(metrics: Metrics) -> APIRouter:
+    """GET /metrics in the Prometheus text format."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/metrics", response_class=Response, responses={200: {
+        "description": "Prometheus text exposition", "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}})
+    def metrics_exposition() -> Response:
+        """Request counts and latencies by route and status, and the service's own gauges."""
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
