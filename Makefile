@@ -24,7 +24,7 @@ test: $(STAMP)  ## the whole suite: SQLite and PostgreSQL, local files and an S3
 
 openapi: $(STAMP)  ## rewrite the committed OpenAPI documents and the docs generated from them
 	for s in intake eligibility calculation disbursement; do $(BIN)/python -m services.$$s openapi; done
-	$(BIN)/python -m gateway.docs
+	$(BIN)/python -m tools.gendocs
 
 migrate: $(STAMP)  ## apply every service's migrations (the embedded default, or *_DATABASE_URL)
 	for s in intake eligibility calculation disbursement; do $(BIN)/python -m services.$$s migrate; done

@@ -28,6 +28,6 @@ def test_services_never_import_each_other():
 
 
 def test_generated_docs_are_current():
-    result = subprocess.run([sys.executable, "-m", "gateway.docs", "--check"], cwd=ROOT, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "tools.gendocs", "--check"], cwd=ROOT, capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stdout + result.stderr

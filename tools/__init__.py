@@ -1,0 +1,1 @@
+"""Repository tools: generators of the documents that must not drift from the code."""
