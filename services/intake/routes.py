@@ -17,9 +17,9 @@ from common.problems import Conflict, NotFound, Unprocessable, problem_responses
 
 from . import documents, service, summary
 from .forms import ProjectType
-from .models import Applicant, Document
+from .models import Applicant, ApplicationVersion, Document, ReviewRecord
 from .schemas import (ApplicantCreate, ApplicantRead, ApplicationCreate, ApplicationRead, ApplicationUpdate,
-                      DistrictRead, DistrictSubmissionRead, DocumentRead, ReviewDecision)
+                      DistrictRead, DistrictSubmissionRead, DocumentRead, ReviewDecision, ReviewRead, VersionRead)
 
 router = APIRouter()
 UNIT_ONLY = Depends(require_roles("applicant", "admin"))  # what only the unit itself does to its application
@@ -83,11 +83,13 @@ def list_applications(
     project_type: Annotated[ProjectType | None, Query(description="项目类型")] = None,
     district_code: Annotated[str | None, Query(description="注册地区市县代码")] = None,
     edition: Annotated[str | None, Query(description="Programme edition")] = None,
+    sort: Annotated[Literal["-created_at", "created_at", "-updated_at", "updated_at", "-submitted_at",
+                            "submitted_at"], Query(description="Order; a leading - is newest first")] = "-created_at",
 ) -> Page[ApplicationRead]:
-    """The applications the caller may see (an applicant its unit's, a district officer its district's), newest first."""
+    """The applications the caller may see (an applicant its unit's, a district officer its district's)."""
     rows, total = service.list_applications(session, principal, status=status, project_type=project_type,
                                             district_code=district_code, edition=edition, limit=page.limit,
-                                            offset=page.offset)
+                                            offset=page.offset, sort=sort)
     return Page[ApplicationRead](items=[service.application_read(a, principal) for a in rows], total=total,
                                  limit=page.limit, offset=page.offset)
 
@@ -97,6 +99,26 @@ def list_applications(
 def get_application(application_id: str, session: SessionDep, principal: PrincipalDep) -> ApplicationRead:
     """One application with its state, evaluation and computed amount."""
     return service.application_read(service.get_application(session, application_id, principal), principal)
+
+
+@router.get("/applications/{application_id}/versions", response_model=list[VersionRead], tags=["applications"],
+            responses=problem_responses(401, 404))
+def list_application_versions(application_id: str, session: SessionDep, principal: PrincipalDep) -> list[VersionRead]:
+    """Every kept version of an application's forms, with who changed it and when."""
+    service.get_application(session, application_id, principal)
+    rows = session.exec(select(ApplicationVersion).where(ApplicationVersion.application_id == application_id)
+                        .order_by(ApplicationVersion.version)).all()
+    return [VersionRead.model_validate(v, from_attributes=True) for v in rows]
+
+
+@router.get("/applications/{application_id}/reviews", response_model=list[ReviewRead], tags=["review"],
+            responses=problem_responses(401, 404))
+def list_application_reviews(application_id: str, session: SessionDep, principal: PrincipalDep) -> list[ReviewRead]:
+    """The district's recorded decisions on an application: who, when, why."""
+    service.get_application(session, application_id, principal)
+    rows = session.exec(select(ReviewRecord).where(ReviewRecord.application_id == application_id)
+                        .order_by(ReviewRecord.decided_at)).all()
+    return [ReviewRead.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.put("/applications/{application_id}/content", response_model=ApplicationRead, tags=["applications"],

@@ -119,3 +119,21 @@ class DistrictSubmissionRead(BaseModel):
     project_count: int = Field(description="Passed projects in the summary table")
     submitted_by: str = Field(description="Who sent it")
     submitted_at: datetime = Field(description="When (the stamp)")
+
+
+class VersionRead(BaseModel):
+    """A kept version of an application's forms."""
+
+    version: int = Field(description="1 for the first draft")
+    content: dict = Field(description="The forms as they were")
+    changed_by: str = Field(description="Who saved this version")
+    changed_at: datetime = Field(description="When")
+
+
+class ReviewRead(BaseModel):
+    """A recorded district decision."""
+
+    decision: str = Field(description="pass, return, reject")
+    reason: str = Field(description="理由")
+    decided_by: str = Field(description="The district officer")
+    decided_at: datetime = Field(description="When")

@@ -277,15 +277,18 @@ def review(session: Session, application_id: str, decision: str, reason: str, pr
 
 
 def list_applications(session: Session, principal: Principal, *, status: str | None, project_type: str | None,
-                      district_code: str | None, edition: str | None, limit: int, offset: int):
-    """A page of the applications the caller may see, newest first, and their count."""
+                      district_code: str | None, edition: str | None, limit: int, offset: int,
+                      sort: str = "-created_at"):
+    """A page of the applications the caller may see, in the order asked, and their count."""
     query = scoped_applications(principal)
     for column, value in ((Application.status, status), (Application.project_type, project_type),
                           (Applicant.district_code, district_code), (Application.edition, edition)):
         if value is not None:
             query = query.where(column == value)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(Application.created_at.desc(), Application.id).limit(limit).offset(offset))
+    column = getattr(Application, sort.lstrip("-"))
+    order = column.desc() if sort.startswith("-") else column.asc()
+    rows = session.exec(query.order_by(order, Application.id).limit(limit).offset(offset))
     return list(rows.all()), total
 
 
