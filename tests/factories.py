@@ -50,7 +50,7 @@ def platform_construction_content(expenses: list[tuple[str, str, str]] | None = 
     expenses = expenses or [("server", "120000.00", "2024-03-01"), ("licensed_software", "80000.00", "2024-04-01")]
     return {
         "f1_commitment": {"pledges": PLEDGES, "signatory": "张三", "signed_on": "2025-12-01"},
-        "f2_platform": {"platform_name": "大连服务外包公共服务平台", "completed_on": completed_on,
+        "f2_platform": {"platform_name": f"大连服务外包公共服务平台{random.randint(0, 10**9)}", "completed_on": completed_on,
                         "main_services": "检验检测", "served_firm_count": firms},
         "f3_expenses": [{"line_no": i, "content": f"{kind} 采购", "expense_kind": kind, "contract_amount": amount,
                          "invoice_amount": amount, "paid_amount": amount, "invoice_number": f"0440{random.randint(0, 10**8):08d}",

@@ -79,3 +79,16 @@ class AuditHead(AuditHeadBase, table=True):
     """Head of eligibility's audit chain."""
 
     __tablename__ = "audit_head"
+
+
+class ClaimedProject(SQLModel, table=True):
+    """A project a submitted application declares, to find the same project declared twice (N3.3)."""
+
+    __audit__ = False  # derived from the application, replaced on every evaluation
+
+    id: int | None = Field(default=None, primary_key=True)
+    edition: str = Field(max_length=16)
+    application_id: str = Field(unique=True, max_length=64)
+    uscc: str = Field(max_length=18)
+    project_type: str = Field(max_length=32)
+    project_key: str = Field(index=True, max_length=200)

@@ -50,6 +50,7 @@ class RegistryFacts:
     debarments: list[dict]
     recognised_base: dict | None
     duplicate_invoices: list[dict]
+    duplicate_projects: list[dict] = field(default_factory=list)
 
 
 def _ok(rule, clause, zh, en, **details) -> Check:
@@ -115,6 +116,12 @@ def general_checks(d: Dossier, e: Edition, facts: RegistryFacts) -> list[Check]:
     elif d.content.f3_expenses:
         checks.append(_ok("duplicate.invoice_claimed_twice", "N3.3", "未发现重复申报的发票",
                           "No invoice number is claimed twice"))
+    if facts.duplicate_projects:
+        others = sorted({x["application_id"] for x in facts.duplicate_projects})
+        checks.append(_review("duplicate.project_declared_twice", "N3.3",
+                              f"疑似重复申报：与申请 {', '.join(others)} 为同一项目",
+                              f"The same project may be declared twice: see applications {', '.join(others)}",
+                              duplicates=facts.duplicate_projects, other_applications=others))
     return checks
 
 

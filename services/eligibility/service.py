@@ -12,7 +12,7 @@ from common.problems import Unprocessable
 
 from . import rules
 from .dossier import Dossier
-from .models import ClaimedInvoice, CreditEntry, Debarment, Evaluation, RecognisedBase
+from .models import ClaimedInvoice, ClaimedProject, CreditEntry, Debarment, Evaluation, RecognisedBase
 from .schemas import CheckRead, EvaluationRead
 
 
@@ -54,7 +54,27 @@ def registry_facts(session: Session, dossier: Dossier, edition, on: date) -> rul
         debarments=[{"reason": x.reason, "starts_on": x.starts_on.isoformat(), "ends_on": x.ends_on.isoformat()}
                     for x in debarred],
         recognised_base={"base_name": base.base_name} if base else None,
-        duplicate_invoices=duplicate_invoices(session, dossier))
+        duplicate_invoices=duplicate_invoices(session, dossier),
+        duplicate_projects=duplicate_projects(session, dossier))
+
+
+def project_key(dossier: Dossier) -> str:
+    """What names a project across applications: its platform's name, spaces and case aside."""
+    platform = dossier.content.f2_platform
+    return "".join(platform.platform_name.split()).lower() if platform and platform.platform_name else ""
+
+
+def duplicate_projects(session: Session, dossier: Dossier) -> list[dict]:
+    """N3.3: other applications of the edition by the same unit for the same type, or declaring the same platform."""
+    query = select(ClaimedProject).where(ClaimedProject.edition == dossier.edition)
+    if dossier.application_id:
+        query = query.where(ClaimedProject.application_id != dossier.application_id)
+    key = project_key(dossier)
+    same_unit = (ClaimedProject.uscc == dossier.applicant.uscc) & (ClaimedProject.project_type == dossier.project_type)
+    query = query.where(same_unit | (ClaimedProject.project_key == key) if key else same_unit)
+    return [{"application_id": c.application_id, "uscc": c.uscc, "project_type": c.project_type,
+             "why": "the same platform" if key and c.project_key == key else "the same unit and project type"}
+            for c in session.exec(query).all()]
 
 
 def duplicate_invoices(session: Session, dossier: Dossier) -> list[dict]:
@@ -79,10 +99,15 @@ def duplicate_invoices(session: Session, dossier: Dossier) -> list[dict]:
 
 
 def record_claims(session: Session, dossier: Dossier) -> None:
-    """Remember a submitted application's invoice numbers (re-evaluating replaces them)."""
+    """Remember a submitted application's project and invoice numbers (re-evaluating replaces them)."""
     for old in session.exec(select(ClaimedInvoice).where(ClaimedInvoice.application_id == dossier.application_id)):
         session.delete(old)
+    for old in session.exec(select(ClaimedProject).where(ClaimedProject.application_id == dossier.application_id)):
+        session.delete(old)
     session.flush()
+    session.add(ClaimedProject(edition=dossier.edition, application_id=dossier.application_id,
+                               uscc=dossier.applicant.uscc, project_type=dossier.project_type,
+                               project_key=project_key(dossier)))
     for line in dossier.content.f3_expenses or []:
         session.add(ClaimedInvoice(edition=dossier.edition, application_id=dossier.application_id,
                                    invoice_number=line.invoice_number, line_no=line.line_no,

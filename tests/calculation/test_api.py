@@ -78,3 +78,18 @@ def test_an_editions_parameters_are_listed_with_their_clauses(system):
     assert by_path["support_period"]["value"] == {"start": "2023-07-01", "end": "2024-12-31"}
     unknown = system.client_for("admin").get("/api/v1/eligibility/editions/1999/parameters")
     assert unknown.status_code == 422 and "2024" in unknown.json()["detail"]
+
+
+def test_the_same_platform_declared_by_two_units_names_the_first(system):
+    content = platform_construction_content()
+    _, _, first = submitted_platform_application(system, content=content)
+    wait_for(lambda: system.client_for("city_officer").get(f"/api/v1/intake/applications/{first['id']}").json(),
+             lambda a: a["evaluation_status"] == "done")
+    again = platform_construction_content()
+    again["f2_platform"]["platform_name"] = " " + content["f2_platform"]["platform_name"].upper() + " "
+    client, _, second = submitted_platform_application(system, content=again)
+    done = wait_for(lambda: client.get(f"/api/v1/intake/applications/{second['id']}").json(),
+                    lambda a: a["evaluation_status"] == "done")
+    assert done["evaluation"]["outcome"] == "needs_review"
+    check = next(c for c in done["evaluation"]["checks"] if c["rule"] == "duplicate.project_declared_twice")
+    assert check["clause"] == "N3.3" and first["id"] in check["details"]["other_applications"]

@@ -53,8 +53,11 @@ def test_every_project_type_from_draft_to_priced(system, project_type):
         system.client_for("city_officer").post("/api/v1/eligibility/registries/recognised-bases",
                                                json=[{"uscc": unit, "base_name": "大连中医药基地"}])
     build, amount = CONTENTS[project_type]
+    content = build()
+    if "f2_platform" in content:  # every unit's platform has its own name (the same one twice is N3.3)
+        content["f2_platform"]["platform_name"] += unit
     created = client.post("/api/v1/intake/applications", json={"applicant_id": applicant["id"],
-                                                              "project_type": project_type, "content": build()})
+                                                              "project_type": project_type, "content": content})
     assert created.status_code == 201, created.text
     app_id = created.json()["id"]
     for kind in load_edition("2024").value(f"materials.{project_type}"):
