@@ -115,14 +115,14 @@ def verify_chain(session: Session, event_cls: type[AuditEventBase], head_cls: ty
                             .limit(batch)).all()
         if not rows:
             break
-        for event in rows:
-            if event.seq != expected_seq:
+        for row in rows:
+            if row.seq != expected_seq:
                 return ChainReport(valid=False, events_checked=checked, first_invalid_seq=expected_seq,
                                    reason=f"event {expected_seq} is missing")
-            if event.prev_hash != prev or event_hash(prev, _content(event)) != event.hash:
-                return ChainReport(valid=False, events_checked=checked, first_invalid_seq=event.seq,
-                                   reason=f"event {event.seq} does not match its hash")
-            prev, expected_seq, checked, last_seq = event.hash, expected_seq + 1, checked + 1, event.seq
+            if row.prev_hash != prev or event_hash(prev, _content(row)) != row.hash:
+                return ChainReport(valid=False, events_checked=checked, first_invalid_seq=row.seq,
+                                   reason=f"event {row.seq} does not match its hash")
+            prev, expected_seq, checked, last_seq = row.hash, expected_seq + 1, checked + 1, row.seq
     head = session.get(head_cls, 1)
     if head is not None and (head.seq != checked or head.last_hash != prev):
         return ChainReport(valid=False, events_checked=checked, first_invalid_seq=checked + 1,
