@@ -82,6 +82,7 @@ class Objection(SQLModel, table=True):
     project_id: str = Field(foreign_key="project.id", max_length=36)
     filed_by: str = Field(max_length=100)
     statement: str = Field(max_length=2000)
+    evidence: str | None = Field(default=None, max_length=500)
     filed_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     status: str = Field(max_length=12)
     resolution: str | None = Field(default=None, max_length=2000)

@@ -124,8 +124,8 @@ def _plan_event(plan: Plan) -> dict:
             "total": f"{plan.total:.2f}", "notice_ends_on": plan.notice_ends_on}
 
 
-def file_objection(session: Session, plan_id: str, project_id: str, statement: str, principal: Principal,
-                   clock: Clock) -> Objection:
+def file_objection(session: Session, plan_id: str, project_id: str, statement: str, evidence: str | None,
+                   principal: Principal, clock: Clock) -> Objection:
     """An objection during the notice period (N4.4)."""
     plan = get_plan(session, plan_id)
     today = clock.today_in_china()
@@ -138,7 +138,7 @@ def file_objection(session: Session, plan_id: str, project_id: str, statement: s
         raise Unprocessable(f"Project {project_id} is not in plan {plan_id}.",
                             errors=[{"field": "body.project_id", "message": "not in this plan", "code": "value_error"}])
     objection = Objection(id=str(uuid.uuid4()), plan_id=plan_id, project_id=project_id, filed_by=principal.subject,
-                          statement=statement, filed_at=clock.now(), status="open")
+                          statement=statement, evidence=evidence, filed_at=clock.now(), status="open")
     session.add(objection)
     announce(session, WEBHOOKS, "objection.filed", "plan", plan_id,
              {"objection_id": objection.id, "project_id": project_id}, objection.filed_at)

@@ -122,7 +122,7 @@ def export_plan(plan_id: str, session: SessionDep,
 def file_objection(plan_id: str, data: ObjectionCreate, session: SessionDep, principal: PrincipalDep,
                    request: Request) -> ObjectionRead:
     """Object to a project of a published plan during its notice (N4.4)."""
-    objection = plans.file_objection(session, plan_id, data.project_id, data.statement, principal,
+    objection = plans.file_objection(session, plan_id, data.project_id, data.statement, data.evidence, principal,
                                      request.app.state.clock)
     return plans.objection_read(objection)
 

@@ -70,6 +70,8 @@ class ObjectionCreate(BaseModel):
 
     project_id: str = Field(description="The project objected to")
     statement: str = Field(min_length=1, max_length=2000, description="异议内容")
+    evidence: str | None = Field(default=None, max_length=500,
+                                 description="证据: a document reference (e.g. an intake document URL) or its description")
 
 
 class ObjectionResolve(BaseModel):
@@ -89,6 +91,7 @@ class ObjectionRead(BaseModel):
     project_id: str = Field(description="The project")
     filed_by: str = Field(description="Who")
     statement: str = Field(description="异议内容")
+    evidence: str | None = Field(description="证据")
     filed_at: datetime = Field(description="When")
     status: str = Field(description="open, upheld, dismissed")
     resolution: str | None = Field(description="处理意见")

@@ -44,8 +44,9 @@ def test_plan_scaled_to_the_fund_published_objected_republished_and_final(system
 
     objector = system.client_for("applicant", unit_uscc=ours[first["id"]]["uscc"])
     objection = objector.post(f"/api/v1/disbursement/plans/{plan['id']}/objections", json={
-        "project_id": ours[second["id"]]["project_id"], "statement": "该单位平台未实际运营"}).json()
-    assert objection["status"] == "open"
+        "project_id": ours[second["id"]]["project_id"], "statement": "该单位平台未实际运营",
+        "evidence": "/api/v1/intake/applications/x/documents/y/content"}).json()
+    assert objection["status"] == "open" and objection["evidence"].endswith("/content")
 
     later = system.spawn("disbursement", DISBURSEMENT_FIXED_NOW="2025-12-18T09:00:00+08:00")
     try:
