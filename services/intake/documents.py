@@ -9,7 +9,7 @@ import uuid
 from fastapi.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 
-from common.problems import PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from common.problems import PayloadTooLarge, Problem, ServiceUnavailable, Unprocessable, UnsupportedMediaType
 
 from .storage import ChunkSource, ObjectStore, UploadAborted
 
@@ -49,9 +49,13 @@ class Received:
         self.key, self.size, self.sha256, self.media_type = key, size, sha256, media_type
 
 
-async def _feed(source: ChunkSource, chunk: bytes) -> None:
-    if not source.try_feed(chunk):  # the writer is behind: wait for it off the event loop
-        await run_in_threadpool(source.feed, chunk)
+async def _feed(source: ChunkSource, chunk, writer: asyncio.Future) -> None:
+    """Hand a chunk to the writer, waiting while it is behind, failing as soon as it has failed."""
+    while not source.try_feed(chunk):
+        if writer.done():
+            writer.result()  # the store's own error
+            raise UploadAborted("the writer stopped")
+        await asyncio.sleep(0.002)
 
 
 async def receive(request: Request, store: ObjectStore, application_id: str, limit: int) -> Received:
@@ -88,8 +92,8 @@ async def receive(request: Request, store: ObjectStore, application_id: str, lim
             if size > limit:
                 raise PayloadTooLarge(f"Documents may be at most {limit} bytes.", limit_bytes=limit)
             digest.update(chunk)
-            await _feed(source, chunk)
-        source.finish()
+            await _feed(source, chunk, writer)
+        await _feed(source, source.end_mark, writer)
         await writer
     except BaseException as exc:
         source.abort()
@@ -100,7 +104,11 @@ async def receive(request: Request, store: ObjectStore, application_id: str, lim
         await run_in_threadpool(_forget, store, key)
         if isinstance(exc, ClientDisconnect):
             raise Unprocessable("The upload was cut off; nothing was kept.") from None
-        raise
+        if isinstance(exc, Problem):
+            raise
+        # the store failed under us (unreachable, full, refused): the client may try again later
+        raise ServiceUnavailable("The document store is unavailable; nothing was kept. Try again shortly.",
+                                 service="object_store") from exc
     return Received(key, size, digest.hexdigest(), media_type)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
+import urllib3
 from minio import Minio
 from minio.error import S3Error
 
@@ -46,21 +47,18 @@ class ChunkSource:
         self._buffer = bytearray()
         self._ended = False
 
-    def feed(self, chunk: bytes, timeout: float = 60.0) -> None:
-        """Hand a chunk over (blocks while the writer is behind: back-pressure)."""
-        self._queue.put(chunk, timeout=timeout)
-
-    def try_feed(self, chunk: bytes) -> bool:
-        """Hand a chunk over if there is room now (never blocks)."""
+    def try_feed(self, chunk) -> bool:
+        """Hand a chunk (or the end mark) over if there is room now (never blocks)."""
         try:
             self._queue.put_nowait(chunk)
             return True
         except queue.Full:
             return False
 
-    def finish(self) -> None:
-        """No more chunks."""
-        self._queue.put(self._END)
+    @property
+    def end_mark(self):
+        """What try_feed takes to say there is no more."""
+        return self._END
 
     def abort(self) -> None:
         """Make the reader fail, so that the writer discards what it wrote."""
@@ -147,13 +145,18 @@ class S3Store:
 
     def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool,
                  region: str) -> None:
-        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region)
+        # few, quick retries: an unreachable store is answered with a 503 in seconds, not after a minute
+        http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=2, read=60), maxsize=16,
+                                   retries=urllib3.Retry(total=2, backoff_factor=0.2,
+                                                         status_forcelist=[500, 502, 503, 504]))
+        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region,
+                            http_client=http)
         self.bucket = bucket
         self._bucket_ready = threading.Event()
 
-    def ensure_bucket(self) -> None:
-        """Create the bucket when it is missing (at start, and on first use if the server was away)."""
-        if self._bucket_ready.is_set():
+    def ensure_bucket(self, probe: bool = False) -> None:
+        """Create the bucket when it is missing (at start, and again if the server lost it)."""
+        if self._bucket_ready.is_set() and not probe:
             return
         try:
             if not self.client.bucket_exists(self.bucket):
@@ -166,7 +169,13 @@ class S3Store:
     def put(self, key: str, source: ChunkSource, media_type: str) -> None:
         self.ensure_bucket()
         # length -1: a multipart upload the SDK aborts if the source fails midway, so nothing half-written remains
-        self.client.put_object(self.bucket, key, source, length=-1, part_size=S3_PART_SIZE, content_type=media_type)
+        try:
+            self.client.put_object(self.bucket, key, source, length=-1, part_size=S3_PART_SIZE,
+                                   content_type=media_type)
+        except S3Error as exc:
+            if exc.code == "NoSuchBucket":
+                self._bucket_ready.clear()  # the server came back without it: the next upload recreates it
+            raise
 
     def open(self, key: str) -> Iterator[bytes]:
         response = self.client.get_object(self.bucket, key)
@@ -180,7 +189,7 @@ class S3Store:
         self.client.remove_object(self.bucket, key)
 
     def check(self) -> None:
-        self.ensure_bucket()
+        self.ensure_bucket(probe=True)  # a real round trip every time: readiness must see an outage
 
 
 def make_store(settings) -> ObjectStore:
