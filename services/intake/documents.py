@@ -11,6 +11,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from common.problems import PayloadTooLarge, Problem, ServiceUnavailable, Unprocessable, UnsupportedMediaType
 
+from .pdfguard import PdfInflationGuard
 from .storage import ChunkSource, ObjectStore, UploadAborted
 
 SNIFF_BYTES = 8
@@ -81,6 +82,7 @@ async def receive(request: Request, store: ObjectStore, application_id: str, lim
     source = ChunkSource()
     writer = asyncio.ensure_future(run_in_threadpool(store.put, key, source, media_type))
     digest, size = hashlib.sha256(), 0
+    guard = PdfInflationGuard() if media_type == "application/pdf" else None
     try:
         async def chunks():
             yield b"".join(pending)
@@ -92,6 +94,8 @@ async def receive(request: Request, store: ObjectStore, application_id: str, lim
             if size > limit:
                 raise PayloadTooLarge(f"Documents may be at most {limit} bytes.", limit_bytes=limit)
             digest.update(chunk)
+            if guard is not None:
+                guard.feed(chunk)
             await _feed(source, chunk, writer)
         await _feed(source, source.end_mark, writer)
         await writer

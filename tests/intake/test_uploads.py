@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import socket
 import time
+import zlib
 
 from ..factories import pdf_bytes
 from ..gateway.test_proxy_conformance import rss_bytes
@@ -108,3 +109,30 @@ def test_changes_are_audited_in_a_chain_that_verifies(system):
     applicants = city.get("/api/v1/intake/audit-events", params={"resource_type": "applicant"}).json()["items"]
     assert all(e["after"]["bank_account_number"] == "***" for e in applicants if e["action"] == "create")
     assert city.get("/api/v1/intake/audit-events/verify").json()["valid"] is True
+
+
+def bomb_pdf() -> bytes:
+    """A small PDF whose one Flate stream inflates to 1 GiB of zeros."""
+    compressor = zlib.compressobj(9)
+    block = bytes(16 * MiB)
+    packed = b"".join(compressor.compress(block) for _ in range(64)) + compressor.flush()
+    head = b"%%PDF-1.4\n1 0 obj\n<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed)
+    return (head + packed
+            + b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+
+
+def test_hostile_uploads_are_refused_and_nothing_is_stored(system):
+    client, app_id = new_draft(system)
+    objects_before = stored_objects(system)
+    url = f"/api/v1/intake/applications/{app_id}/documents"
+    bomb = client.post(url, params={"kind": "invoice", "filename": "bomb.pdf"}, content=bomb_pdf())
+    assert bomb.status_code == 422 and "decompression bomb" in bomb.json()["detail"]
+    control = client.post(url, params={"kind": "invoice", "filename": "in\x07voice.pdf"}, content=pdf_bytes())
+    assert control.status_code == 422
+    zipped = client.post(url, params={"kind": "invoice", "filename": "x.pdf"}, content=b"PK\x03\x04" + bytes(100))
+    assert zipped.status_code == 415
+    assert stored_objects(system) == objects_before
+    assert client.get(url).json() == []
+    normal = zlib.compress(b"BT /F1 12 Tf (text) Tj ET" * 1000)
+    fine = b"%PDF-1.4\n1 0 obj\n<< /Filter /FlateDecode >>\nstream\n" + normal + b"\nendstream\nendobj\n%%EOF\n"
+    assert client.post(url, params={"kind": "invoice", "filename": "ok.pdf"}, content=fine).status_code == 201
