@@ -5,9 +5,9 @@ import os
 import platform
 import sys
 
-from . import gateway_bench
+from . import gateway_bench, precheck_bench
 
-SECTIONS = {"gateway": gateway_bench.run}
+SECTIONS = {"gateway": gateway_bench.run, "precheck": precheck_bench.run}
 
 
 def main() -> None:

@@ -149,6 +149,7 @@ def create_service_app(*, service: str, description: str, settings, open_databas
     if audit is not None:
         install_audit(*audit, app.state.clock)
         app.include_router(audit_router(*audit))
+        app.state.audit_head = audit[1]  # writers lock it first (common.db.get_session)
     annotate_roles(app)
     secret = settings.jwt_secret.get_secret_value()
     app.state.verifier = TokenVerifier(secret, settings.jwt_issuer, settings.jwt_audience, settings.oidc_jwks_url)

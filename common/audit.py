@@ -201,7 +201,7 @@ def _new_key(obj: Any) -> str:
 
 
 def _append(session: Session, event_cls, head_cls, entries: list[dict]) -> None:
-    """Chain events at the head, in one step per flush.
+    """Chain events at the head, in one step per flush (request transactions hold the head's lock already).
 
     The UPDATE of the head comes first: it locks the head until commit (row lock on PostgreSQL, write lock
     on SQLite), so no two writers read the same predecessor; the events of one flush are chained in memory.

@@ -16,7 +16,7 @@ from datetime import timezone
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 # Named constraints so that migrations can drop and alter them on every backend.
 NAMING_CONVENTION = {
@@ -80,10 +80,21 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     )
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """A session on the app's engine that commits when the route succeeds and rolls back otherwise."""
+    """A session on the app's engine that commits when the route succeeds and rolls back otherwise.
+
+    A request that may write first locks the audit chain's head (when the service keeps one): every writer then
+    takes its locks in the same order (head, then rows), so row locks taken early (SELECT … FOR UPDATE) can never
+    deadlock against a flush that appends to the chain.
+    """
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         try:
+            head = getattr(request.app.state, "audit_head", None)
+            if head is not None and request.method not in SAFE_METHODS and not is_sqlite(session.get_bind()):
+                session.execute(select(head).where(head.id == 1).with_for_update())
             yield session
             session.commit()
         except BaseException:

@@ -61,6 +61,7 @@ def create_pages(settings: GatewaySettings, proxy: ProxyApp) -> FastAPI:
     app.include_router(router)
     app.state.clock = Clock(settings.fixed_now)
     install_audit(AuditEvent, AuditHead, app.state.clock)
+    app.state.audit_head = AuditHead
     app.include_router(audit_router(AuditEvent, AuditHead), prefix="/auth")
     app.include_router(metrics_router(proxy.metrics))
     annotate_roles(app)

@@ -1,0 +1,64 @@
+"""Pre-check latency: POST a dossier to eligibility and to calculation through the gateway (targets p50 < 10 ms,
+p99 < 50 ms at 16 connections)."""
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from pathlib import Path
+
+from common.auth import mint_token
+
+from .harness import Server, wrk
+
+DOSSIER = {
+    "edition": "2024", "project_type": "platform_construction", "submitted_at": None,
+    "applicant": {"uscc": "91210202MA0QXXXXX0", "name": "大连基准科技有限公司", "independent_legal_person": True},
+    "content": {
+        "f1_commitment": {"pledges": {k: True for k in (
+            "lawful_registration", "complete_materials", "authentic_materials", "copies_match_originals",
+            "credit_clean", "no_other_fiscal_support", "accept_verification")}, "signatory": "张三",
+            "signed_on": "2025-12-01"},
+        "f2_platform": {"platform_name": "基准平台", "completed_on": "2024-03-15"},
+        "f3_expenses": [{"line_no": i, "content": "服务器", "expense_kind": "server", "contract_amount": "10000.00",
+                         "invoice_amount": "10000.00", "paid_amount": "10000.00", "invoice_number": f"B{i}",
+                         "invoice_date": "2024-03-01"} for i in range(1, 11)],
+        "f4_served_firms": [{"line_no": i, "name": f"企业{i}"} for i in range(1, 6)],
+    },
+}
+TARGETS = {"p50_ms": 10.0, "p99_ms": 50.0}
+
+
+def run(seconds: int = 5) -> list[str]:
+    """Measure both pre-check endpoints through the gateway; return the report lines."""
+    secret = uuid.uuid4().hex * 2
+    token = mint_token(secret, "bench", "city_officer", issuer="fundflow", audience="fundflow-api", ttl_s=3600)
+    lines = [f"pre-check through the gateway (16 connections, {seconds}s, targets p50 < {TARGETS['p50_ms']:g} ms,"
+             f" p99 < {TARGETS['p99_ms']:g} ms)"]
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "post.lua"
+        script.write_text('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                          f"wrk.body = [[{json.dumps(DOSSIER, ensure_ascii=False)}]]\n", encoding="utf-8")
+        common = {"JWT_SECRET": secret, "DATA_DIR": tmp, "LOG_LEVEL": "warning"}
+        eligibility = Server("services.eligibility.app:create_app",
+                             {f"ELIGIBILITY_{k}": v for k, v in common.items()}).wait()
+        calculation = Server("services.calculation.app:create_app",
+                             {f"CALCULATION_{k}": v for k, v in common.items()}).wait()
+        gateway = Server("gateway.app:create_app", {
+            **{f"GATEWAY_{k}": v for k, v in common.items()}, "GATEWAY_ELIGIBILITY_URL": eligibility.url,
+            "GATEWAY_CALCULATION_URL": calculation.url, "GATEWAY_RATE_LIMIT_PER_S": "1000000",
+            "GATEWAY_RATE_LIMIT_BURST": "1000000"}).wait()
+        try:
+            for name, path in (("eligibility", "/api/v1/eligibility/evaluations"),
+                               ("calculation", "/api/v1/calculation/computations")):
+                wrk(gateway.url + path, connections=16, seconds=1, headers={"Authorization": f"Bearer {token}"},
+                    script=script)
+                load = wrk(gateway.url + path, connections=16, seconds=seconds,
+                           headers={"Authorization": f"Bearer {token}"}, script=script)
+                ok = load.p50_ms < TARGETS["p50_ms"] and load.p99_ms < TARGETS["p99_ms"]
+                lines.append(f"  {name:<12} {load.rps:>8,.0f} req/s  p50 {load.p50_ms:6.2f} ms  p99 {load.p99_ms:6.2f} ms"
+                             f"  {'ok' if ok else 'BELOW'}")
+        finally:
+            for server in (gateway, calculation, eligibility):
+                server.stop()
+    return lines
