@@ -174,7 +174,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
     async def _database_down(request: Request, exc: Exception):
-        log.error("database unavailable: %s", exc.__class__.__name__)
+        # the driver's error class says which (connection refused, deadlock, …) without the statement's values
+        log.error("database unavailable: %s (%s)", exc.__class__.__name__,
+                  getattr(getattr(exc, "orig", None), "__class__", type(None)).__name__)
         body = problem_body(503, "service-unavailable", "Service unavailable",
                             "The service's database is unreachable; try again shortly.",
                             instance=request.url.path, request_id=_request_id(request))
