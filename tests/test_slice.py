@@ -133,7 +133,7 @@ def test_the_evaluation_is_delivered_after_the_eligibility_service_comes_back(sy
         client, _, application = submitted_platform_application(system)
         assert application["status"] == "submitted"
         retrying = wait_for(lambda: client.get(f"/api/v1/intake/applications/{application['id']}").json(),
-                            lambda a: a["evaluation_status"] == "retrying")
+                            lambda a: a["evaluation_status"] == "failed_retrying")
         assert retrying["evaluation"] is None
     finally:
         eligibility.start()

@@ -20,7 +20,9 @@ MAGIC = (  # what the first bytes of an accepted document must be, whatever the 
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"\xff\xd8\xff", "image/jpeg"),
 )
-EXTRA_KINDS = ("invoice", "contract", "payment_proof", "certificate", "bank_slip", "other")
+# kinds beyond the edition's materials lists (supporting evidence an officer may ask for)
+EXTRA_KINDS = ("invoice", "contract", "payment_proof", "certificate", "bank_slip", "training_contract",
+               "authorisation_letter", "premises_proof", "other")
 
 
 def media_type_of(head: bytes) -> str | None:

@@ -127,8 +127,15 @@ class TrainingInstitution(Form):
     """附件7 人才培训领军机构项目资金申报表."""
 
     institution_name: str = Field(min_length=1, max_length=200, description="机构名称")
+    legal_representative: str = Field(default="", max_length=100, description="法定代表人")
+    registered_place: str = Field(default="", max_length=100, description="注册地（省、市）")
+    contact_name: str = Field(default="", max_length=50, description="企业联系人")
+    email: str = Field(default="", max_length=100, description="电子邮件")
+    phone: str = Field(default="", max_length=30, description="固定电话或移动电话")
+    address: str = Field(default="", max_length=200, description="通讯地址")
     trainee_total: int = Field(ge=0, description="培训总人数")
-    introduction: str = Field(default="", max_length=5000, description="培训机构基本信息及本次申请项目情况")
+    introduction: str = Field(default="", max_length=5000,
+                              description="申报情况：培训机构基本信息，场地、设施、专业教材和师资力量，每期项目的培训方案及课程安排")
 
 
 class Trainee(Form):
@@ -194,3 +201,19 @@ class ApplicationContent(Form):
     f9_interest_contracts: list[InterestContract] | None = Field(default=None, max_length=2000,
                                                                  description="附件9 贴息支持申请表")
     tcm_base: TcmBase | None = Field(default=None, description="中医药服务出口基地")
+
+
+class TraineeRead(Trainee):
+    """附件8 培训人员汇总表, one line as read back (the national ID may be masked)."""
+
+    @field_validator("national_id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        return value  # validated when written; a masked number is not a number to check
+
+
+class ApplicationContentRead(ApplicationContent):
+    """An application's forms as read back; trainees' national ID numbers masked for most roles."""
+
+    f8_trainees: list[TraineeRead] | None = Field(default=None, description="附件8 培训人员汇总表 (身份证号 masked "
+                                                                          "except for service, finance and admin)")

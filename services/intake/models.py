@@ -46,6 +46,8 @@ class Application(SQLModel, table=True):
     version: int = Field(default=1)
     submitted_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
     evaluation_status: str = Field(default="not_requested", max_length=20)
+    evaluation_attempts: int = Field(default=0)
+    evaluation_error: str | None = Field(default=None, max_length=500)
     evaluation: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     computation: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
@@ -87,8 +89,8 @@ class OutboxMessage(SQLModel, table=True):
     __audit__ = False
 
     id: str = Field(primary_key=True, max_length=36)
-    application_id: str = Field(foreign_key="application.id", max_length=36)
-    status: str = Field(default="pending", max_length=12, index=True)
+    application_id: str = Field(foreign_key="application.id", index=True, max_length=36)
+    status: str = Field(default="pending", max_length=12, index=True)  # pending, done, superseded
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     last_error: str | None = Field(default=None, max_length=500)

@@ -1,19 +1,24 @@
 """The evaluation outbox: every submitted application is evaluated and priced, however long the others are away."""
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from .clients import PolicyClients
+from common.problems import Problem
 from common.webhooks import publish
 from common.worker import PollingWorker
 
+from .clients import CallFailed, PolicyClients
 from .models import WEBHOOKS, Application, OutboxMessage
-from .service import dossier, event_summary
+from .service import dossier, event_summary, lock_for_writing
 
 log = logging.getLogger("fundflow.intake.outbox")
 CLAIM_LEASE_S = 60
@@ -37,8 +42,8 @@ class OutboxWorker(PollingWorker):
     async def round(self) -> bool:
         """Process what is due; True when there was something."""
         claimed = await run_in_threadpool(self._claim)
-        for message_id, document in claimed:
-            await self._process(message_id, document)
+        # side by side: each attempt is bounded by the clients' timeout, so the batch ends well inside its lease
+        await asyncio.gather(*(self._process(message_id, document) for message_id, document in claimed))
         return bool(claimed)
 
     def _claim(self, batch: int = 20) -> list[tuple[str, dict]]:
@@ -70,32 +75,61 @@ class OutboxWorker(PollingWorker):
         try:
             evaluation = await self.clients.evaluate(document)
             computation = await self.clients.compute(document)
-        except Exception as exc:  # any failure of the other side: retry later, visibly
-            await run_in_threadpool(self._failed, message_id, f"{exc.__class__.__name__}: {exc}"[:500])
+        except Exception as exc:  # any failure of the other side (down, slow, non-2xx): retry later, visibly
+            await run_in_threadpool(self._failed, message_id, _reason(exc))
             return
         await run_in_threadpool(self._done, message_id, evaluation, computation)
 
-    def _done(self, message_id: str, evaluation: dict, computation: dict) -> None:
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
         with Session(self.engine) as session:
+            lock_for_writing(session)
+            yield session
+
+    def _done(self, message_id: str, evaluation: dict, computation: dict) -> None:
+        with self._session() as session:
             message = session.get(OutboxMessage, message_id)
-            application = session.get(Application, message.application_id)
-            application.evaluation, application.computation = evaluation, computation
-            application.evaluation_status = "done"
-            message.status, message.attempts = "done", message.attempts + 1
-            session.add_all([application, message])
-            publish(session, WEBHOOKS, "evaluation.ready", "application", application.id,
-                    {**event_summary(application), "outcome": evaluation.get("outcome"),
-                     "amount": computation.get("amount")}, _utcnow())
+            attempts = message.attempts + 1
+            message.attempts = attempts
+            session.add(message)
+            if message.status == "pending":  # not replaced by a resubmission meanwhile
+                message.status = "done"
+                application = session.get(Application, message.application_id)
+                application.evaluation, application.computation = evaluation, computation
+                application.evaluation_status = "done"
+                application.evaluation_attempts = attempts
+                application.evaluation_error = None
+                session.add(application)
+                publish(session, WEBHOOKS, "evaluation.ready", "application", application.id,
+                        {**event_summary(application), "outcome": evaluation.get("outcome"),
+                         "amount": computation.get("amount")}, _utcnow())
             session.commit()
 
     def _failed(self, message_id: str, error: str) -> None:
-        with Session(self.engine) as session:
+        with self._session() as session:
             message = session.get(OutboxMessage, message_id)
             message.attempts += 1
             message.last_error = error
-            message.next_attempt_at = _utcnow() + timedelta(seconds=min(self.max_backoff_s, 2 ** message.attempts))
-            application = session.get(Application, message.application_id)
-            application.evaluation_status = "retrying"
-            session.add_all([message, application])
+            message.next_attempt_at = _utcnow() + timedelta(seconds=self.backoff_s(message.attempts))
+            session.add(message)
+            if message.status == "pending":
+                application = session.get(Application, message.application_id)
+                application.evaluation_status = "failed_retrying"
+                application.evaluation_attempts = message.attempts
+                application.evaluation_error = error
+                session.add(application)
             session.commit()
-        log.warning("evaluation of %s failed, retrying: %s", message_id, error)
+        log.warning("evaluation of %s failed (attempt %s), retrying: %s", message_id, message.attempts, error)
+
+    def backoff_s(self, attempts: int) -> float:
+        """Seconds before the next attempt: doubling from one second up to the ceiling, with a little jitter."""
+        return min(self.max_backoff_s, 2 ** min(attempts - 1, 16)) * random.uniform(0.8, 1.0)
+
+
+def _reason(exc: Exception) -> str:
+    """A short account of a failed attempt for the application's evaluation_error (no stack, no secrets)."""
+    if isinstance(exc, (CallFailed, Problem)):
+        text = str(exc)
+    else:
+        text = f"{exc.__class__.__name__}: {exc}"
+    return text[:500]

@@ -13,13 +13,14 @@ from sqlmodel import Session, func, select
 from common.auth import PrincipalDep, require_roles
 from common.db import SessionDep
 from common.pagination import Page, PageDep
-from common.problems import Conflict, NotFound, Unprocessable, problem_responses
+from common.problems import Conflict, NotFound, PayloadTooLarge, Unprocessable, problem_responses
 
 from . import documents, service, summary
 from .forms import ProjectType
-from .models import Applicant, ApplicationVersion, Document, ReviewRecord
-from .schemas import (ApplicantCreate, ApplicantRead, ApplicationCreate, ApplicationRead, ApplicationUpdate,
-                      DistrictRead, DistrictSubmissionRead, DocumentRead, ReviewDecision, ReviewRead, VersionRead)
+from .models import Applicant, Application, ApplicationVersion, Document, ReviewRecord
+from .schemas import (ApplicantCreate, ApplicantRead, ApplicationCreate, ApplicationRead, ApplicationStatus,
+                      ApplicationUpdate, DistrictRead, DistrictSubmissionRead, DocumentRead, DossierRead,
+                      ReviewDecision, ReviewRead, VersionRead)
 
 router = APIRouter()
 UNIT_ONLY = Depends(require_roles("applicant", "admin"))  # what only the unit itself does to its application
@@ -30,12 +31,12 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {
 
 @router.get("/districts", response_model=list[DistrictRead], tags=["reference"], responses=problem_responses(401))
 def list_districts(principal: PrincipalDep) -> list[DistrictRead]:
-    """Dalian's districts, counties and county-level cities (where a unit may be registered)."""
+    """Dalian's districts, counties, county-level cities and leading zones (where a unit may be registered)."""
     return [DistrictRead(**row) for row in service.districts().values()]
 
 
 @router.post("/applicants", response_model=ApplicantRead, status_code=201, tags=["applicants"],
-             responses=problem_responses(401, 403, 404, 409),
+             responses=problem_responses(401, 403, 409),
              dependencies=[Depends(require_roles("applicant", "city_officer", "admin"))])
 def register_applicant(data: ApplicantCreate, session: SessionDep, principal: PrincipalDep,
                        request: Request) -> ApplicantRead:
@@ -79,7 +80,8 @@ def create_application(data: ApplicationCreate, session: SessionDep, principal: 
             responses=problem_responses(401))
 def list_applications(
     session: SessionDep, principal: PrincipalDep, page: PageDep,
-    status: Annotated[str | None, Query(description="draft, submitted, returned, district_passed, rejected")] = None,
+    status: Annotated[ApplicationStatus | None, Query(description="draft, submitted, returned, district_passed, "
+                                                                  "rejected")] = None,
     project_type: Annotated[ProjectType | None, Query(description="项目类型")] = None,
     district_code: Annotated[str | None, Query(description="注册地区市县代码")] = None,
     edition: Annotated[str | None, Query(description="Programme edition")] = None,
@@ -150,12 +152,13 @@ def review_application(application_id: str, data: ReviewDecision, session: Sessi
     return service.application_read(application, principal)
 
 
-@router.get("/applications/{application_id}/dossier", response_model=dict, tags=["applications"],
+@router.get("/applications/{application_id}/dossier", response_model=DossierRead, tags=["applications"],
             responses=problem_responses(401, 403, 404),
             dependencies=[Depends(require_roles("city_officer", "admin", "auditor"))])
-def get_application_dossier(application_id: str, session: SessionDep, principal: PrincipalDep) -> dict:
+def get_application_dossier(application_id: str, session: SessionDep, principal: PrincipalDep) -> DossierRead:
     """The dossier eligibility and calculation are given (docs/dossier.md)."""
-    return service.dossier(session, service.get_application(session, application_id, principal))
+    return DossierRead.model_validate(service.dossier(session, service.get_application(session, application_id,
+                                                                                      principal)))
 
 
 def _authorise_upload(engine, application_id: str, principal, kind: str) -> None:
@@ -175,6 +178,11 @@ def _authorise_upload(engine, application_id: str, principal, kind: str) -> None
 
 def _record_document(engine, application_id: str, kind: str, filename: str, received, principal, now) -> Document:
     with Session(engine, expire_on_commit=False) as session:
+        service.lock_for_writing(session)
+        # submitted while the body was streaming? then the document comes too late
+        status = session.exec(select(Application.status).where(Application.id == application_id)).one()
+        if status not in service.EDITABLE:
+            raise Conflict(f"The application was {status} while the document arrived: it was not kept.")
         document = Document(id=str(uuid.uuid4()), application_id=application_id, kind=kind, filename=filename,
                             media_type=received.media_type, size=received.size, sha256=received.sha256,
                             object_key=received.key, uploaded_by=principal.subject, created_at=now)
@@ -195,7 +203,12 @@ async def upload_document(
     state = request.app.state
     name = documents.check_filename(filename)
     await run_in_threadpool(_authorise_upload, state.engine, application_id, principal, kind)
-    received = await documents.receive(request, state.store, application_id, state.settings.max_upload_bytes)
+    limit = state.settings.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:  # refused before a byte is read
+        raise PayloadTooLarge(f"Documents may be at most {limit} bytes; this one declares {declared}.",
+                              limit_bytes=limit)
+    received = await documents.receive(request, state.store, application_id, limit)
     try:
         document = await run_in_threadpool(_record_document, state.engine, application_id, kind, name, received,
                                            principal, state.clock.now())
@@ -251,7 +264,7 @@ def delete_document(application_id: str, document_id: str, session: SessionDep, 
     if application.status not in service.EDITABLE:
         raise Conflict(f"The application is {application.status}: its documents no longer change.")
     session.delete(document)
-    session.flush()
+    session.commit()  # the row goes first: at worst an unreferenced object remains, never a row without its object
     request.app.state.store.delete(document.object_key)
 
 

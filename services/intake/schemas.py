@@ -8,7 +8,10 @@ from pydantic import BaseModel, Field, field_validator
 
 from common.money import Money
 
-from .forms import ApplicationContent, ProjectType, _valid_uscc
+from .forms import ApplicationContent, ApplicationContentRead, ProjectType, _valid_uscc
+
+ApplicationStatus = Literal["draft", "submitted", "returned", "district_passed", "rejected"]
+EvaluationStatus = Literal["not_requested", "pending", "failed_retrying", "done"]
 
 
 class ApplicantCreate(BaseModel):
@@ -71,13 +74,18 @@ class ApplicationRead(BaseModel):
     applicant_id: str = Field(description="The applicant unit")
     edition: str = Field(description="Programme edition")
     project_type: ProjectType = Field(description="项目类型")
-    status: str = Field(description="draft, submitted, returned, district_passed, rejected")
+    status: ApplicationStatus = Field(
+        description="状态: draft 草稿, submitted 已提交区市县, returned 退回修改, district_passed 初审通过, rejected 不予通过")
     version: int = Field(description="Content version (1 for a new draft)")
-    content: dict = Field(description="The forms (附件1–9)")
+    content: ApplicationContentRead = Field(description="The forms (附件1–9)")
     submitted_at: datetime | None = Field(description="提交时间")
-    evaluation_status: str = Field(description="not_requested, pending, retrying, done")
-    evaluation: dict | None = Field(description="The eligibility service's answer")
-    computation: dict | None = Field(description="The calculation service's answer")
+    evaluation_status: EvaluationStatus = Field(
+        description="Eligibility and calculation of the submission: not_requested (a draft), pending (queued), "
+                    "failed_retrying (a call failed; retried with backoff until it succeeds), done")
+    evaluation_attempts: int = Field(description="Calls made so far to get the evaluation of the latest submission")
+    evaluation_error: str | None = Field(description="Why the last attempt failed, while failed_retrying")
+    evaluation: dict | None = Field(description="The eligibility service's answer (POST /evaluations)")
+    computation: dict | None = Field(description="The calculation service's answer (POST /computations)")
     created_at: datetime = Field(description="Created")
     updated_at: datetime = Field(description="Last changed")
 
@@ -103,11 +111,12 @@ class ReviewDecision(BaseModel):
 
 
 class DistrictRead(BaseModel):
-    """A Dalian county-level division."""
+    """A Dalian county-level division or leading zone (区市县、先导区)."""
 
-    code: str = Field(description="区划代码")
+    code: str = Field(description="区划代码 (the division code the registration authority puts in the USCC)")
     name: str = Field(description="名称")
-    kind: str = Field(description="district, county, county_level_city")
+    kind: Literal["district", "county", "county_level_city", "leading_zone"] = Field(
+        description="district 区, county 县, county_level_city 县级市, leading_zone 先导区")
 
 
 class DistrictSubmissionRead(BaseModel):
@@ -133,7 +142,27 @@ class VersionRead(BaseModel):
 class ReviewRead(BaseModel):
     """A recorded district decision."""
 
-    decision: str = Field(description="pass, return, reject")
+    decision: Literal["pass", "return", "reject"] = Field(description="pass 通过 / return 退回修改 / reject 不予通过")
     reason: str = Field(description="理由")
     decided_by: str = Field(description="The district officer")
     decided_at: datetime = Field(description="When")
+
+
+class DossierApplicant(BaseModel):
+    """The applicant as a dossier carries it (docs/dossier.md)."""
+
+    uscc: str = Field(description="统一社会信用代码")
+    name: str = Field(description="申报单位名称")
+    district_code: str = Field(description="注册地区市县代码")
+    independent_legal_person: bool = Field(description="独立法人资格（承诺书第1项, G1.1.1 G2.1.1 G3.1.1 G4.1.1 G5.1.2）")
+
+
+class DossierRead(BaseModel):
+    """One application, self-contained, as eligibility and calculation receive it (docs/dossier.md)."""
+
+    edition: str = Field(description="Programme edition")
+    application_id: str = Field(description="Application id")
+    project_type: ProjectType = Field(description="项目类型")
+    submitted_at: datetime | None = Field(description="提交时间 (registries are judged as of it)")
+    applicant: DossierApplicant = Field(description="申报单位")
+    content: ApplicationContentRead = Field(description="The forms (附件1–9), unmasked")

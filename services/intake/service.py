@@ -3,21 +3,23 @@ from __future__ import annotations
 
 import functools
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 import yaml
-from sqlalchemy import Select
+from sqlalchemy import Select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
 from common.auth import Principal
 from common.clock import CHINA_TZ, Clock
 from common.parameters import UnknownEdition, load_edition
-from common.problems import Conflict, NotFound, Unprocessable
+from common.problems import Conflict, Forbidden, NotFound, Unprocessable
 from common.webhooks import publish
 
-from .forms import ApplicationContent
-from .models import WEBHOOKS, Applicant, Application, ApplicationVersion, Document, OutboxMessage, ReviewRecord
+from .forms import ApplicationContent, ApplicationContentRead
+from .models import (WEBHOOKS, Applicant, Application, ApplicationVersion, AuditHead, Document, OutboxMessage,
+                     ReviewRecord)
 from .schemas import ApplicantCreate, ApplicantRead, ApplicationCreate, ApplicationRead
 
 # G1.3.1, G1.3.2, G3.2: one such project per unit and edition
@@ -32,6 +34,17 @@ def districts() -> dict[str, dict]:
     """Dalian's divisions by code (reference data)."""
     rows = yaml.safe_load((Path(__file__).parent / "districts.yaml").read_text(encoding="utf-8"))
     return {row["code"]: row for row in rows}
+
+
+def lock_for_writing(session: Session) -> None:
+    """Take the audit chain's head first, as every writing request does (common.db.get_session), on PostgreSQL.
+
+    Work done outside a request (the outbox, an upload's own transaction) keeps the same lock order, head then
+    rows, so it can never deadlock against a request; holding the head also serialises writers, so what is read
+    next stays true until the commit.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update())
 
 
 def mask(value: str, keep_start: int = 6, keep_end: int = 4) -> str:
@@ -65,15 +78,17 @@ def application_read(app: Application, principal: Principal) -> ApplicationRead:
                                               for t in content["f8_trainees"]]}
     return ApplicationRead(
         id=app.id, applicant_id=app.applicant_id, edition=app.edition, project_type=app.project_type,
-        status=app.status, version=app.version, content=content, submitted_at=app.submitted_at,
-        evaluation_status=app.evaluation_status, evaluation=app.evaluation, computation=app.computation,
-        created_at=app.created_at, updated_at=app.updated_at)
+        status=app.status, version=app.version, content=ApplicationContentRead.model_validate(content),
+        submitted_at=app.submitted_at, evaluation_status=app.evaluation_status,
+        evaluation_attempts=app.evaluation_attempts, evaluation_error=app.evaluation_error,
+        evaluation=app.evaluation, computation=app.computation, created_at=app.created_at, updated_at=app.updated_at)
 
 
 def register_applicant(session: Session, data: ApplicantCreate, principal: Principal, clock: Clock) -> Applicant:
     """Register a unit; 409 when its USCC is already registered."""
     if principal.role == "applicant" and principal.unit_uscc != data.uscc:
-        raise NotFound("An applicant account registers only the unit it is bound to.")
+        raise Forbidden(f"This applicant account acts for the unit {principal.unit_uscc or '(none)'}: it registers "
+                        f"only that unit, not {data.uscc}.")
     if data.district_code not in districts():
         raise Unprocessable(f"{data.district_code} is not a Dalian district code; see GET /districts.",
                             errors=[{"field": "body.district_code", "message": "not a Dalian district",
@@ -83,7 +98,10 @@ def register_applicant(session: Session, data: ApplicantCreate, principal: Princ
     applicant = Applicant(id=str(uuid.uuid4()), uscc_division_code=data.uscc[2:8], created_at=clock.now(),
                           **data.model_dump())
     session.add(applicant)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the same USCC registered by a concurrent request
+        raise Conflict(f"The unit {data.uscc} is already registered.") from None
     return applicant
 
 
@@ -176,7 +194,12 @@ def create_application(session: Session, data: ApplicationCreate, principal: Pri
                               project_type=data.project_type, single_project_key=single_key, status="draft",
                               content=content, version=1, created_at=now, updated_at=now)
     session.add(application)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent request took the unit's one project of this type
+        clause = SINGLE_PROJECT_CLAUSES[data.project_type]
+        raise Conflict(f"A unit may apply for one {data.project_type} project per edition ({clause}).",
+                       clause=clause) from None
     session.add(ApplicationVersion(application_id=application.id, version=1, content=content,
                                    changed_by=principal.subject, changed_at=now))
     return application
@@ -223,10 +246,14 @@ def submit(session: Session, application_id: str, principal: Principal, clock: C
     if now >= end_of_day(deadline):
         raise Conflict(f"Submissions closed at the end of {deadline.isoformat()} (Asia/Shanghai) ({clause}).",
                        clause=clause, deadline=deadline.isoformat())
-    if not application.content.get("f1_commitment"):
-        raise Unprocessable("The commitment letter form (附件1) must be filled before submitting.",
-                            errors=[{"field": "content.f1_commitment", "message": "required", "code": "missing"}])
-    required, materials_clause = edition.cited(f"materials.{application.project_type}")
+    sections, sections_clause = required_sections(edition, application)
+    unfilled = [name for name in sections if not application.content.get(name)]
+    if unfilled:
+        raise Unprocessable(f"Forms not filled for {application.project_type} ({sections_clause}): "
+                            f"{', '.join(unfilled)}.", clause=sections_clause, missing_sections=unfilled,
+                            errors=[{"field": f"content.{name}", "message": "required before submission",
+                                     "code": "missing"} for name in unfilled])
+    required, materials_clause = required_materials(edition, application)
     present = set(session.exec(select(Document.kind).where(Document.application_id == application.id)).all())
     missing = [kind for kind in required if kind not in present]
     if missing:
@@ -235,15 +262,47 @@ def submit(session: Session, application_id: str, principal: Principal, clock: C
     application.status = "submitted"
     application.submitted_at = now
     application.evaluation_status = "pending"
+    application.evaluation_attempts = 0
+    application.evaluation_error = None
     application.updated_at = now
     session.add(application)
+    # a resubmission replaces what an earlier submission still had queued: only the latest content is evaluated
+    session.execute(update(OutboxMessage)
+                    .where(OutboxMessage.application_id == application.id, OutboxMessage.status == "pending")
+                    .values(status="superseded").execution_options(synchronize_session=False))
     # the outbox row commits with the submission: the evaluation cannot be lost, whoever is down
+    # its timing is operational (due at once by the real clock), whatever instant the programme's clock is fixed to
+    queued = datetime.now(timezone.utc)
     session.add(OutboxMessage(id=str(uuid.uuid4()), application_id=application.id, status="pending", attempts=0,
-                              next_attempt_at=now, created_at=now))
+                              next_attempt_at=queued, created_at=queued))
     publish(session, WEBHOOKS, "application.submitted", "application", application.id,
             event_summary(application), now)
     session.flush()
     return application
+
+
+def _by_title(edition, application: Application, family: str) -> tuple[list[str], str]:
+    """What a brand application's award title adds to a family of parameters (G3.3)."""
+    title = (application.content.get("award") or {}).get("title")
+    key = f"{family}.brand_by_title.{title}"
+    if application.project_type != "brand" or key not in edition.parameters:
+        return [], ""
+    value, clause = edition.cited(key)
+    return list(value), clause
+
+
+def required_sections(edition, application: Application) -> tuple[list[str], str]:
+    """The content sections its type (and, for a brand, its title) must fill before submission, and the clause."""
+    base, clause = edition.cited(f"sections.{application.project_type}")
+    extra, _ = _by_title(edition, application, "sections")
+    return list(base) + [s for s in extra if s not in base], clause
+
+
+def required_materials(edition, application: Application) -> tuple[list[str], str]:
+    """The document kinds its type (and, for a brand, its title) requires, and the clause (materials lists)."""
+    base, clause = edition.cited(f"materials.{application.project_type}")
+    extra, _ = _by_title(edition, application, "materials")
+    return list(base) + [k for k in extra if k not in base], clause
 
 
 def event_summary(application: Application) -> dict:

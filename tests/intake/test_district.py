@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 
 from ..factories import PLATFORM_MATERIALS, applicant_body, new_uscc, pdf_bytes, platform_construction_content
 from ..test_slice import submitted_platform_application, wait_for
+from .test_project_types import CONTENTS
 
 CERTIFICATION_MATERIALS = ["application_report", "business_licence", "special_audit_report", "contract",
                            "foreign_income_declaration", "commitment_letter", "certificate", "invoice"]
@@ -51,7 +52,7 @@ def test_deadlines_are_end_of_day_in_china(system):
             for _ in range(2):
                 created = client.post("/applications", json={
                     "applicant_id": applicant["id"], "project_type": "certification",
-                    "content": {"f1_commitment": platform_construction_content()["f1_commitment"]}})
+                    "content": CONTENTS["certification"][0]()})
                 app_ids.append(created.json()["id"])
                 for kind in CERTIFICATION_MATERIALS:
                     client.post(f"/applications/{app_ids[-1]}/documents", params={"kind": kind, "filename": "x.pdf"},

@@ -27,6 +27,16 @@ CONTENTS = {
     "brand": (lambda: {"f1_commitment": F1, "award": {"title": "cipa_digital_services_cluster_park"},
                        "f6_park_enterprises": [{"line_no": 1, "name": "园区企业", "business_scope": "软件"}]},
               "100000.00"),
+    "brand:group_a": (lambda: {"f1_commitment": F1, "offshore_execution": {"approved_usd": "1000000.00"},
+                               "award": {"title": "iaop_rising_star", "awarded_on": "2024-06-01",
+                                         "certificate_no": "IAOP-2024-001"}}, "100000.00"),
+    "brand:training": (lambda: {"f1_commitment": F1, "award": {"title": "cipa_training_leader"},
+                                "f7_training_institution": {"institution_name": "大连某培训学校", "trainee_total": 1,
+                                                            "legal_representative": "王五", "address": "大连市"},
+                                "f8_trainees": [{"line_no": 1, "name": "李四", "national_id": "11010519491231002X",
+                                                 "school": "大连理工大学", "graduated_on": "2024-07-01",
+                                                 "degree": "本科", "course": "软件测试", "hours": "40"}]},
+                       "100000.00"),
     "interest_subsidy": (lambda: {"f1_commitment": F1, "offshore_execution": {"approved_usd": "6000000.00"},
                                   "f9_interest_contracts": [{
                                       "line_no": 1, "contract_number": "C-9", "contract_usd": "500000.00",
@@ -44,31 +54,56 @@ CONTENTS = {
 }
 
 
-@pytest.mark.parametrize("project_type", sorted(CONTENTS))
-def test_every_project_type_from_draft_to_priced(system, project_type):
+def required_kinds(project_type: str, content: dict) -> list[str]:
+    """The document kinds the edition asks of a type (and, for a brand, of its title)."""
+    edition = load_edition("2024")
+    kinds = list(edition.value(f"materials.{project_type}"))
+    title = (content.get("award") or {}).get("title")
+    if project_type == "brand":
+        kinds += edition.value(f"materials.brand_by_title.{title}")
+    return kinds
+
+
+@pytest.mark.parametrize("variant", sorted(CONTENTS))
+def test_every_project_type_from_draft_to_priced(system, variant):
+    project_type = variant.split(":")[0]
     unit = new_uscc()
     client = system.client_for("applicant", f"unit-{unit}", unit_uscc=unit)
     applicant = client.post("/api/v1/intake/applicants", json=applicant_body(unit)).json()
     if project_type.startswith("tcm"):
         system.client_for("city_officer").post("/api/v1/eligibility/registries/recognised-bases",
                                                json=[{"uscc": unit, "base_name": "大连中医药基地"}])
-    build, amount = CONTENTS[project_type]
+    build, amount = CONTENTS[variant]
     content = build()
     if "f2_platform" in content:  # every unit's platform has its own name (the same one twice is N3.3)
         content["f2_platform"]["platform_name"] += unit
     created = client.post("/api/v1/intake/applications", json={"applicant_id": applicant["id"],
                                                               "project_type": project_type, "content": content})
     assert created.status_code == 201, created.text
-    app_id = created.json()["id"]
-    for kind in load_edition("2024").value(f"materials.{project_type}"):
+    draft = created.json()
+    assert (draft["status"], draft["version"], draft["evaluation_status"]) == ("draft", 1, "not_requested")
+    app_id = draft["id"]
+    kinds = required_kinds(project_type, content)
+    for kind in kinds:
         uploaded = client.post(f"/api/v1/intake/applications/{app_id}/documents",
                                params={"kind": kind, "filename": f"{kind}.pdf"}, content=pdf_bytes(kind))
         assert uploaded.status_code == 201, uploaded.text
-    assert client.post(f"/api/v1/intake/applications/{app_id}/submit").status_code == 200
+    listed = client.get(f"/api/v1/intake/applications/{app_id}/documents").json()
+    assert sorted(d["kind"] for d in listed) == sorted(kinds)
+    submitted = client.post(f"/api/v1/intake/applications/{app_id}/submit")
+    assert submitted.status_code == 200, submitted.text
+    assert submitted.json()["status"] == "submitted"
+    assert submitted.json()["submitted_at"].startswith("2025-12-10T02:00:00")  # the programme's clock, in UTC
+    assert submitted.json()["evaluation_status"] in ("pending", "done")
     done = wait_for(lambda: client.get(f"/api/v1/intake/applications/{app_id}").json(),
                     lambda a: a["evaluation_status"] == "done")
     assert done["evaluation"]["outcome"] == "eligible", done["evaluation"]["checks"]
     assert done["computation"]["amount"] == amount
+    assert done["evaluation_attempts"] >= 1 and done["evaluation_error"] is None
+    # frozen: neither its forms nor its documents change any more
+    assert client.put(f"/api/v1/intake/applications/{app_id}/content",
+                      json={"content": content}).status_code == 409
+    assert client.delete(f"/api/v1/intake/applications/{app_id}/documents/{listed[0]['id']}").status_code == 409
 
 
 def test_a_returned_application_is_corrected_and_resubmitted(system):
