@@ -1,6 +1,7 @@
 """Backup and restore of the whole system: every process's database and the documents' object store.
 
     python -m deploy.backup dump --to DIR        (image: `fundflow backup dump --to DIR`)
+    python -m deploy.backup dump --in PARENT [--keep N]   (a new folder named by the time; keep the newest N)
     python -m deploy.backup verify --from DIR
     python -m deploy.backup restore --from DIR [--force]
 
@@ -32,6 +33,7 @@ from pathlib import Path
 
 from sqlalchemy import MetaData, func, inspect, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from common.db import make_engine
 
@@ -243,6 +245,21 @@ def dump(to: Path) -> dict:
     return manifest
 
 
+def backup_name() -> str:
+    """A dated backup's folder name: the UTC time, which sorts as it happened."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
+
+
+def prune(parent: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` complete backups in `parent` (folders named by time, with a manifest)."""
+    backups = sorted(p for p in parent.iterdir() if p.is_dir() and (p / "manifest.json").exists())
+    removed = backups[:-keep]
+    for old in removed:
+        shutil.rmtree(old)
+        print(f"removed the older backup {old}", file=sys.stderr)
+    return removed
+
+
 def verify(source: Path) -> dict:
     """The backup's manifest, once every file in it has its recorded size and SHA-256."""
     path = source / "manifest.json"
@@ -297,8 +314,12 @@ def restore(source: Path, force: bool = False) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.backup", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("dump", help="back up every database and document").add_argument(
-        "--to", type=Path, required=True, help="a new (or empty) folder")
+    dump_parser = sub.add_parser("dump", help="back up every database and document")
+    where = dump_parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--to", type=Path, help="a new (or empty) folder")
+    where.add_argument("--in", dest="parent", type=Path,
+                       help="a folder of backups: this one goes into a new subfolder named by the UTC time")
+    dump_parser.add_argument("--keep", type=int, help="with --in: then delete all but the newest KEEP backups")
     sub.add_parser("verify", help="check a backup's files against its manifest").add_argument(
         "--from", dest="source", type=Path, required=True)
     restore_parser = sub.add_parser("restore", help="put a backup back onto an empty system")
@@ -307,7 +328,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "dump":
-            dump(args.to)
+            if args.keep is not None and (args.parent is None or args.keep < 1):
+                parser.error("--keep takes a positive number and goes with --in")
+            if args.parent is not None:
+                dump(args.parent / backup_name())
+                if args.keep is not None:
+                    prune(args.parent, args.keep)
+            else:
+                dump(args.to)
         elif args.command == "verify":
             manifest = verify(args.source)
             print(f"{args.source}: {len(manifest['databases'])} databases and "
@@ -316,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
             restore(args.source, force=args.force)
     except BackupError as exc:
         print(f"backup: {exc}", file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        print(f"backup: a database cannot be reached: {exc.orig or exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -199,3 +200,31 @@ def test_a_damaged_backup_is_refused_before_anything_is_written(own_system, tmp_
     assert missing.returncode == 1 and "missing or damaged" in missing.stderr
     # the running system is untouched by the refused restore
     assert system.client_for("city_officer").get("/api/v1/intake/audit-events/verify").json()["valid"] is True
+
+
+def test_dated_backups_keep_the_newest(tmp_path, monkeypatch, capsys):
+    from deploy import backup
+
+    for key in list(os.environ):
+        if key.split("_", 1)[0] in {p.upper() for p in PROCESSES}:
+            monkeypatch.delenv(key)
+    for process in PROCESSES:
+        monkeypatch.setenv(f"{process.upper()}_DATA_DIR", str(tmp_path / "data" / process))
+        (tmp_path / "data" / process).mkdir(parents=True)
+        sqlite3.connect(tmp_path / "data" / process / f"{process}.db").execute("CREATE TABLE t (x)").connection.close()
+    (tmp_path / "data" / "intake" / "documents" / "ab").mkdir(parents=True)
+    (tmp_path / "data" / "intake" / "documents" / "ab" / "doc").write_bytes(b"%PDF-1.4 evidence")
+    (tmp_path / "data" / "intake" / "documents" / "ab" / ".doc.123.partial").write_bytes(b"%PDF half")
+    parent = tmp_path / "backups"
+    stamps = iter(["2026-01-01T000000Z", "2026-01-02T000000Z", "2026-01-03T000000Z"])
+    monkeypatch.setattr(backup, "backup_name", lambda: next(stamps))
+    for _ in range(3):
+        assert backup.main(["dump", "--in", str(parent), "--keep", "2"]) == 0
+    assert sorted(p.name for p in parent.iterdir()) == ["2026-01-02T000000Z", "2026-01-03T000000Z"]
+    manifest = backup.verify(parent / "2026-01-03T000000Z")
+    # a partial write of the local store is no document
+    assert [o["key"] for o in manifest["documents"]["objects"]] == ["ab/doc"]
+    assert manifest["documents"]["objects"][0]["sha256"] == hashlib.sha256(b"%PDF-1.4 evidence").hexdigest()
+    with pytest.raises(SystemExit):
+        backup.main(["dump", "--to", str(tmp_path / "x"), "--keep", "2"])
+    assert "--keep" in capsys.readouterr().err

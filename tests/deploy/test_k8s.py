@@ -46,8 +46,15 @@ def _merge(base, patch, key=None):
     return copy.deepcopy(patch)
 
 
+def _pod_spec(doc: dict) -> dict:
+    spec = doc.get("spec", {})
+    if doc["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    return spec.get("template", {}).get("spec", {})
+
+
 def _containers(doc: dict) -> list[dict]:
-    spec = doc.get("spec", {}).get("template", {}).get("spec", {})
+    spec = _pod_spec(doc)
     return [*spec.get("initContainers", []), *spec.get("containers", [])]
 
 
@@ -116,7 +123,7 @@ def test_the_renderer_reads_both_overlays_whole():
         docs = RENDERED[overlay]
         kinds = sorted({d["kind"] for d in docs})
         assert {"Deployment", "Service", "Ingress", "Job", "ConfigMap", "HorizontalPodAutoscaler",
-                "PodDisruptionBudget"} <= set(kinds)
+                "PodDisruptionBudget", "CronJob", "PersistentVolumeClaim"} <= set(kinds)
         assert sorted(by_kind(docs, "Deployment")) == sorted(PROCESSES)
         assert sorted(by_kind(docs, "Service")) == sorted(PROCESSES)
         assert all(d["metadata"]["namespace"] == namespace for d in docs)
@@ -215,6 +222,33 @@ def test_the_migration_job_runs_every_migration_with_every_process_configuration
         assert job["spec"]["template"]["spec"]["restartPolicy"] in ("OnFailure", "Never")
         secrets = {s["secretRef"]["name"] for s in container["envFrom"] if "secretRef" in s}
         assert secrets == {f"fundflow-{p}" for p in PROCESSES}
+
+
+def test_backups_run_nightly_onto_their_volume_and_the_restore_job_matches_them():
+    entrypoint = (ROOT / "deploy" / "entrypoint.sh").read_text()
+    accepted = set(re.search(r'PROCESSES="([^"]+)"', entrypoint).group(1).split())
+    restore = yaml.safe_load((K8S / "ops" / "restore-job.yaml").read_text(encoding="utf-8"))
+    for version in K8S_VERSIONS:
+        kubernetes_validate.validate(restore, version, strict=True)
+    for overlay in OVERLAYS:
+        docs = RENDERED[overlay]
+        cronjob = by_kind(docs, "CronJob")["backup"]
+        assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+        pod = _pod_spec(cronjob)
+        (container,) = pod["containers"]
+        assert container["args"][:3] == ["backup", "dump", "--in"] and container["args"][0] in accepted
+        assert container["envFrom"] == _pod_spec(by_kind(docs, "Job")["migrate"])["containers"][0]["envFrom"]
+        claims = {v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if "persistentVolumeClaim" in v}
+        assert claims == set(by_kind(docs, "PersistentVolumeClaim")) == {"fundflow-backups"}
+        mounts = {m["mountPath"] for m in container["volumeMounts"]}
+        assert container["args"][3] in mounts and pod["securityContext"]["fsGroup"] == 10001
+    (restorer,) = restore["spec"]["template"]["spec"]["containers"]
+    prod_backup = _pod_spec(by_kind(RENDERED["prod"], "CronJob")["backup"])
+    assert restorer["image"] == prod_backup["containers"][0]["image"]  # the same release restores what it saved
+    assert restorer["envFrom"] == prod_backup["containers"][0]["envFrom"]
+    assert restorer["args"][:3] == ["backup", "restore", "--from"]
+    assert restorer["args"][3].startswith("/backups/") and restore["spec"]["template"]["spec"]["volumes"][0] == \
+        prod_backup["volumes"][0]
 
 
 def _production_settings(process: str, env: dict[str, str], monkeypatch):
