@@ -11,6 +11,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tools.gendocs import merged_document
+
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 OVERLAYS = {"dev": "fundflow-dev", "prod": "fundflow"}
@@ -206,8 +208,21 @@ def test_services_autoscalers_and_budgets_select_their_deployments(overlay):
 def test_only_the_gateway_is_reachable_from_outside(overlay):
     docs = RENDERED[overlay]
     (ingress,) = by_kind(docs, "Ingress").values()
-    backends = [path["backend"]["service"] for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]]
-    assert backends == [{"name": "gateway", "port": {"name": "http"}}]
+    paths = [path for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]]
+    assert all(path["backend"]["service"] == {"name": "gateway", "port": {"name": "http"}} for path in paths)
+
+    def routed(url: str) -> bool:
+        return any(url == p["path"] if p["pathType"] == "Exact" else
+                   url == p["path"] or url.startswith(p["path"].rstrip("/") + "/") for p in paths)
+
+    # every public operation of the merged API (and the Swagger UI) is routed; probes and metrics are not
+    public = [path for path, ops in merged_document()["paths"].items()
+              if not any(path.endswith(internal) for internal in ("/healthz", "/readyz", "/metrics"))]
+    assert len(public) > 50 and all(routed(path) for path in public), [p for p in public if not routed(p)]
+    assert routed("/docs") and routed("/docs/static/swagger-ui.css") and routed("/openapi.json")
+    assert not any(routed(path) for path in ("/metrics", "/readyz", "/healthz", "/", "/apiv1"))
+    base_paths = yaml.safe_load((K8S / "base" / "ingress.yaml").read_text())["spec"]["rules"][0]["http"]["paths"]
+    assert paths == base_paths  # an overlay that changes the host repeats the paths as they are
     assert by_kind(docs, "Service")["gateway"]["spec"]["ports"][0]["name"] == "http"
     assert all(s["spec"]["type"] == "ClusterIP" for s in by_kind(docs, "Service").values())
     if overlay == "prod":
