@@ -61,8 +61,12 @@ async def _feed(source: ChunkSource, chunk, writer: asyncio.Future) -> None:
         await asyncio.sleep(0.002)
 
 
-async def receive(request: Request, store: ObjectStore, application_id: str, limit: int) -> Received:
-    """Stream the request body into the store; nothing is kept if anything goes wrong on the way."""
+async def receive(request: Request, store: ObjectStore, application_id: str, limit: int,
+                  declared: int | None = None) -> Received:
+    """Stream the request body into the store; nothing is kept if anything goes wrong on the way.
+
+    `declared` is the body's Content-Length when the client sent one (the server holds the body to it).
+    """
     stream = request.stream()
     head = b""
     pending: list[bytes] = []
@@ -82,7 +86,7 @@ async def receive(request: Request, store: ObjectStore, application_id: str, lim
                                    "this file is none of them.")
     key = f"applications/{application_id}/{uuid.uuid4().hex}"
     source = ChunkSource()
-    writer = asyncio.ensure_future(run_in_threadpool(store.put, key, source, media_type))
+    writer = asyncio.ensure_future(run_in_threadpool(store.put, key, source, media_type, declared))
     digest, size = hashlib.sha256(), 0
     guard = PdfInflationGuard() if media_type == "application/pdf" else None
     try:

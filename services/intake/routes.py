@@ -208,7 +208,8 @@ async def upload_document(
     if declared.isdigit() and int(declared) > limit:  # refused before a byte is read
         raise PayloadTooLarge(f"Documents may be at most {limit} bytes; this one declares {declared}.",
                               limit_bytes=limit)
-    received = await documents.receive(request, state.store, application_id, limit)
+    received = await documents.receive(request, state.store, application_id, limit,
+                                       int(declared) if declared.isdigit() else None)
     try:
         document = await run_in_threadpool(_record_document, state.engine, application_id, kind, name, received,
                                            principal, state.clock.now())

@@ -24,7 +24,7 @@ S3_PART_SIZE = 5 * 1024 * 1024  # the protocol's minimum part size: the SDK hold
 class ObjectStore(Protocol):
     """What the intake service needs of an object store (blocking calls: run them in a thread)."""
 
-    def put(self, key: str, source: "ChunkSource", media_type: str) -> None: ...
+    def put(self, key: str, source: "ChunkSource", media_type: str, length: int | None = None) -> None: ...
 
     def open(self, key: str) -> Iterator[bytes]: ...
 
@@ -44,7 +44,7 @@ class ChunkSource:
 
     def __init__(self, max_chunks: int = 8) -> None:
         self._queue: queue.Queue = queue.Queue(maxsize=max_chunks)
-        self._buffer = bytearray()
+        self._rest = b""  # what the last read took from a chunk but did not return
         self._ended = False
 
     def try_feed(self, chunk) -> bool:
@@ -76,18 +76,20 @@ class ChunkSource:
         return None if item is self._END else item
 
     def read(self, size: int = -1) -> bytes:
-        """Reads filled to the size asked: the S3 SDK builds each part from such reads."""
-        while not self._ended and (size < 0 or len(self._buffer) < size):
+        """Reads filled to the size asked (the S3 SDK builds each part from them), copying each byte once."""
+        parts, have = ([self._rest], len(self._rest)) if self._rest else ([], 0)
+        self._rest = b""
+        while not self._ended and (size < 0 or have < size):
             chunk = self._next()
             if chunk is None:
                 self._ended = True
             else:
-                self._buffer += chunk
-        if size < 0 or size >= len(self._buffer):
-            data, self._buffer = bytes(self._buffer), bytearray()
-        else:
-            data, self._buffer = bytes(self._buffer[:size]), self._buffer[size:]
-        return data
+                parts.append(chunk)
+                have += len(chunk)
+        if 0 <= size < have:  # split the last chunk only, never the whole part
+            keep = len(parts[-1]) - (have - size)
+            parts[-1], self._rest = parts[-1][:keep], parts[-1][keep:]
+        return b"".join(parts) if len(parts) != 1 else bytes(parts[0])
 
     def chunks(self) -> Iterator[bytes]:
         """The chunks in order, for writers that take an iterator."""
@@ -112,7 +114,7 @@ class LocalStore:
             raise ValueError("object key escapes the store")
         return path
 
-    def put(self, key: str, source: ChunkSource, media_type: str) -> None:
+    def put(self, key: str, source: ChunkSource, media_type: str, length: int | None = None) -> None:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
@@ -166,12 +168,14 @@ class S3Store:
                 raise
         self._bucket_ready.set()
 
-    def put(self, key: str, source: ChunkSource, media_type: str) -> None:
+    def put(self, key: str, source: ChunkSource, media_type: str, length: int | None = None) -> None:
         self.ensure_bucket()
-        # length -1: a multipart upload the SDK aborts if the source fails midway, so nothing half-written remains
+        # A multipart upload the SDK aborts if the source fails midway, so nothing half-written remains. One part
+        # at a time: memory stays at about one part whatever the file's size and the server's speed. With the
+        # length known each part is the very bytes read (with -1 the SDK copies each part twice more).
         try:
-            self.client.put_object(self.bucket, key, source, length=-1, part_size=S3_PART_SIZE,
-                                   content_type=media_type)
+            self.client.put_object(self.bucket, key, source, length=-1 if length is None else length,
+                                   part_size=S3_PART_SIZE, content_type=media_type, num_parallel_uploads=1)
         except S3Error as exc:
             if exc.code == "NoSuchBucket":
                 self._bucket_ready.clear()  # the server came back without it: the next upload recreates it

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import threading
 import time
 import zlib
+
+import pytest
 
 from ..factories import pdf_bytes
 from ..gateway.test_proxy_conformance import rss_bytes
@@ -50,25 +53,66 @@ def new_draft(system):
     return client, app_id
 
 
-def test_a_200_mb_upload_streams_through_gateway_and_intake(system):
+class PeakRss:
+    """Samples the resident memory of processes while a block runs: the peak, not just the state afterwards."""
+
+    def __init__(self, *pids: int, every_s: float = 0.01) -> None:
+        self.pids, self.every_s = pids, every_s
+        self.before = {pid: rss_bytes(pid) for pid in pids}
+        self.peak = dict(self.before)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.every_s):
+            for pid in self.pids:
+                self.peak[pid] = max(self.peak[pid], rss_bytes(pid))
+
+    def __enter__(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        for pid in self.pids:
+            self.peak[pid] = max(self.peak[pid], rss_bytes(pid))
+
+    def growth(self, pid: int) -> int:
+        """Peak resident memory during the block minus what the process held before it."""
+        return self.peak[pid] - self.before[pid]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_200_mb_upload_streams_through_gateway_and_intake(system, record_property, framing):
     client, app_id = new_draft(system)
     total = 200 * MiB
     intake_pid, gateway_pid = system.processes["intake"].proc.pid, system.processes["gateway"].proc.pid
-    before = rss_bytes(intake_pid), rss_bytes(gateway_pid)
-    response = client.post(f"/api/v1/intake/applications/{app_id}/documents",
-                           params={"kind": "special_audit_report", "filename": "审计报告.pdf"},
-                           content=big_pdf(total), headers={"Content-Length": str(total)}, timeout=300)
-    grown = rss_bytes(intake_pid) - before[0], rss_bytes(gateway_pid) - before[1]
+    headers = {"Content-Length": str(total)} if framing == "content-length" else {}  # else httpx sends it chunked
+    with PeakRss(intake_pid, gateway_pid) as memory:
+        response = client.post(f"/api/v1/intake/applications/{app_id}/documents",
+                               params={"kind": "special_audit_report", "filename": "审计报告.pdf"},
+                               content=big_pdf(total), headers=headers, timeout=300)
+    grown = memory.growth(intake_pid), memory.growth(gateway_pid)
+    record_property("intake_peak_rss_growth_mib", round(grown[0] / MiB, 1))
+    record_property("gateway_peak_rss_growth_mib", round(grown[1] / MiB, 1))
+    print(f"\n[{system.backend}, {framing}] 200 MiB upload, peak RSS growth: intake {grown[0] / MiB:.1f} MiB, "
+          f"gateway {grown[1] / MiB:.1f} MiB")
     assert response.status_code == 201, response.text
     assert response.json()["size"] == total and response.json()["sha256"] == digest(total)
     assert grown[0] < 64 * MiB, f"intake grew by {grown[0] / MiB:.1f} MiB"
     assert grown[1] < 64 * MiB, f"gateway grew by {grown[1] / MiB:.1f} MiB"
     streamed = hashlib.sha256()
-    with client.stream("GET", f"/api/v1/intake/applications/{app_id}/documents/{response.json()['id']}/content",
-                       timeout=300) as download:
+    with PeakRss(intake_pid) as memory, client.stream(
+            "GET", f"/api/v1/intake/applications/{app_id}/documents/{response.json()['id']}/content",
+            timeout=300) as download:
+        assert download.headers["content-length"] == str(total)
+        assert "filename*=UTF-8''%E5%AE%A1%E8%AE%A1%E6%8A%A5%E5%91%8A.pdf" in download.headers["content-disposition"]
         for part in download.iter_bytes():
             streamed.update(part)
     assert streamed.hexdigest() == digest(total)
+    assert memory.growth(intake_pid) < 64 * MiB, f"the download grew intake by {memory.growth(intake_pid) / MiB:.1f}"
 
 
 def test_an_upload_cut_off_midway_leaves_neither_object_nor_row(system):
@@ -87,6 +131,7 @@ def test_an_upload_cut_off_midway_leaves_neither_object_nor_row(system):
     assert client.get(f"/api/v1/intake/applications/{app_id}/documents").json() == []
 
 
+@pytest.mark.slow
 def test_the_upload_limit_is_a_413_and_keeps_nothing(system):
     client, app_id = new_draft(system)
     objects_before = stored_objects(system)
