@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test openapi migrate clean bench
+.PHONY: install run test openapi docs migrate clean bench
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ test: $(STAMP)  ## the whole suite: SQLite and PostgreSQL, local files and an S3
 
 openapi: $(STAMP)  ## rewrite the committed OpenAPI documents and the docs generated from them
 	for s in intake eligibility calculation disbursement; do $(BIN)/python -m services.$$s openapi; done
+	$(BIN)/python -m tools.gendocs
+
+docs: $(STAMP)  ## rewrite the generated documents (role matrix, errors, operations) from the committed code
 	$(BIN)/python -m tools.gendocs
 
 migrate: $(STAMP)  ## apply every service's migrations (the embedded default, or *_DATABASE_URL)

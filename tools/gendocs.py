@@ -1,7 +1,8 @@
 """Documents generated from the code so that they cannot drift: role matrix, error catalogue, operations.
 
 `python -m tools.gendocs` rewrites docs/role-matrix.md from the services' committed OpenAPI documents and the
-gateway's own, and docs/errors.md from the problem types the shared package defines.
+gateway's own, docs/errors.md from the problem types the shared package defines, and docs/operations.md
+(deploy/docs.py) from the settings classes.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from common import problems
 from common.auth import ROLES
 
+from deploy.docs import operations
 from gateway.openapi import merge_openapi
 from gateway.settings import SERVICES, GatewaySettings
 
@@ -84,70 +86,10 @@ def error_catalogue() -> str:
     return "\n".join(lines) + "\n"
 
 
-SETTINGS_CLASSES = {  # process -> (module, class); read as data, the gateway imports no service code at run time
-    "gateway": ("gateway.settings", "GatewaySettings"),
-    "intake": ("services.intake.settings", "IntakeSettings"),
-    "eligibility": ("services.eligibility.settings", "EligibilitySettings"),
-    "calculation": ("services.calculation.settings", "CalculationSettings"),
-    "disbursement": ("services.disbursement.settings", "DisbursementSettings"),
-}
-
-OPERATIONS_INTRO = """# Operations
-
-## Running
-- One host: `docker compose up` with a `.env` made from `.env.example` (PostgreSQL with a database per
-  process, MinIO with the documents bucket, a migration job, the five processes; only the gateway's port 8000
-  is published). Every container has a health check; services wait for the migration job.
-- Any process of the image: `fundflow gateway|intake|eligibility|calculation|disbursement|migrate`.
-
-## Upgrading
-1. Build the new image. 2. Run `fundflow migrate` once (every service's Alembic history to head; on
-PostgreSQL an advisory lock lets only one runner migrate at a time). 3. Restart the processes (set
-`*_MIGRATE_ON_START=false` where a migration job runs, as docker-compose.yml does). Migrations are additive
-within an API version.
-
-## Scaling
-The services keep no state in memory that matters: the evaluation outbox and the webhook queue are claimed
-in the database (`FOR UPDATE SKIP LOCKED` on PostgreSQL, and a compare-and-set on the due time, so two
-replicas never take the same message), payment creation is guarded by unique constraints and idempotency
-keys in the database. Run more replicas of the gateway and intake first (the upload and proxy paths); the rate
-limit is per gateway replica.
-
-## Monitoring
-- `/healthz` (process up) and `/readyz` (database, object store, and for the gateway every service) on every
-  process; `/metrics` in the Prometheus format: `fundflow_http_requests_total{service,method,route,status}`,
-  `fundflow_http_request_seconds` (histogram), `fundflow_outbox_messages{status}` (intake: a growing
-  `pending` count means eligibility or calculation is away), `fundflow_payment_instructions{leg,status}`.
-- Logs are JSON lines on stdout with `service`, `request_id`, `route`, `status`, `latency_ms`.
-- Audit chains: `GET /api/v1/<service>/audit-events/verify` (and `/auth/audit-events/verify`) must say valid.
-
-## Configuration reference
-Every setting is an environment variable: the process's prefix and the field name in capitals
-(`INTAKE_DATABASE_URL`). Generated from the settings classes by `python -m tools.gendocs`.
-"""
-
-
-def configuration_reference() -> str:
-    """Every setting of every process, from the settings classes themselves."""
-    import importlib
-
-    lines = [OPERATIONS_INTRO]
-    for process, (module, name) in SETTINGS_CLASSES.items():
-        cls = getattr(importlib.import_module(module), name)
-        prefix = cls.model_config.get("env_prefix", "")
-        lines += ["", f"### {process}", "", "| variable | default | meaning |", "|---|---|---|"]
-        for field_name, field in cls.model_fields.items():
-            default = field.default
-            if hasattr(default, "get_secret_value"):
-                default = "(a development secret: production refuses it)"
-            lines.append(f"| `{prefix}{field_name.upper()}` | `{default}` | {field.description or ''} |")
-    return "\n".join(lines) + "\n"
-
-
 def outputs() -> dict[Path, str]:
     """Each generated document and its content."""
     return {DOCS / "role-matrix.md": role_matrix(merged_document()), DOCS / "errors.md": error_catalogue(),
-            DOCS / "operations.md": configuration_reference()}
+            DOCS / "operations.md": operations()}
 
 
 def main() -> None:
