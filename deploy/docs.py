@@ -95,7 +95,8 @@ The services keep no state in memory that matters, so any number of replicas is 
 SQLite mode is one host): the evaluation outbox and the webhook queues are claimed in the database
 (`FOR UPDATE SKIP LOCKED` on PostgreSQL and a compare-and-set on the due time, so two replicas never take the same
 message); payments are created exactly once by idempotency keys and unique constraints in the database; the
-audit chain is appended under a row lock.
+audit chain is appended under a row lock. Tested with two replicas of intake (each submission evaluated once) and
+of disbursement (one set of payments whichever replica is asked, each event delivered once) on one database.
 - Scale the gateway and intake first (the proxy and upload paths): on Kubernetes their autoscalers do it on CPU
   (prod: 3–12 and 3–8 replicas). Uploads are streamed, so a process's memory does not grow with file size.
 - The rate limit is per gateway replica: the effective limit of a token is replicas × `GATEWAY_RATE_LIMIT_PER_S`.
@@ -112,7 +113,8 @@ MONITORING = """
   `fundflow_http_requests_total{service,method,route,status}` (route is the template, e.g.
   `/applications/{application_id}`), `fundflow_http_request_seconds{service,method,route}` (histogram; the
   gateway's data path is labelled by service, `/api/v1/intake`), `fundflow_outbox_messages{status}` (intake) and
-  `fundflow_payment_instructions{leg,status}` (disbursement).
+  `fundflow_payment_instructions{leg,status}` (disbursement). These two gauges count rows of the database, so
+  every replica reports the same value: aggregate them with `max`, not `sum`.
 - **Logs**: JSON lines on stdout, one per request, with `ts`, `level`, `service`, `request_id` (the `X-Request-ID`
   the gateway sets and every service passes on), `method`, `route`, `status`, `latency_ms`; errors carry `exc`.
 
