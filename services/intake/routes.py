@@ -1,13 +1,17 @@
 """HTTP routes of the intake service (thin: parse, authorise, call the service layer, shape the answer)."""
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 from sqlmodel import Session, func, select
 
 from common.auth import PrincipalDep, require_roles
@@ -15,7 +19,7 @@ from common.db import SessionDep
 from common.pagination import Page, PageDep
 from common.problems import Conflict, NotFound, PayloadTooLarge, Unprocessable, problem_responses
 
-from . import documents, service, summary
+from . import documents, package, service, summary
 from .forms import ProjectType
 from .models import Applicant, Application, ApplicationVersion, Document, ReviewRecord
 from .schemas import (ApplicantCreate, ApplicantRead, ApplicationCreate, ApplicationRead, ApplicationStatus,
@@ -251,6 +255,39 @@ def download_document(application_id: str, document_id: str, session: SessionDep
     return StreamingResponse(request.app.state.store.open(document.object_key), media_type=document.media_type,
                              headers={"Content-Disposition": disposition, "Content-Length": str(document.size),
                                       "ETag": f'"{document.sha256}"'})
+
+
+@router.get("/applications/{application_id}/package", tags=["documents"], response_class=FileResponse,
+            responses={200: {"description": "The paper package (申报材料汇编) as one PDF", "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+                **problem_responses(401, 404, 422)})
+def download_application_package(application_id: str, session: SessionDep, principal: PrincipalDep,
+                                 request: Request) -> FileResponse:
+    """The application's paper package as one PDF: cover, index and forms, then every exhibit, each page numbered."""
+    state = request.app.state
+    application = service.get_application(session, application_id, principal)
+    applicant = session.get(Applicant, application.applicant_id)
+    edition = service.load_edition(application.edition)
+    order = {kind: n for n, kind in enumerate(service.required_materials(edition, application)[0])}
+    rows = sorted(session.exec(select(Document).where(Document.application_id == application_id)).all(),
+                  key=lambda d: (order.get(d.kind, len(order)), d.created_at, d.id))
+    package.check_size(sum(d.size for d in rows))
+    workdir = Path(tempfile.mkdtemp(prefix="fundflow-package-"))
+    try:
+        exhibits = []
+        for number, document in enumerate(rows):
+            path = workdir / f"exhibit-{number}"
+            package.copy_to(state.store.open(document.object_key), path)
+            exhibits.append(package.Exhibit(document.kind, document.filename, document.media_type, document.size, path))
+        header = package.header_lines(application, applicant, service.districts()[applicant.district_code]["name"],
+                                      state.clock.now())
+        out = workdir / "package.pdf"
+        package.assemble(out, header, service.application_read(application, principal).content, exhibits)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return FileResponse(out, media_type="application/pdf", filename=f"申报材料-{applicant.uscc}-{application.id}.pdf",
+                        background=BackgroundTask(shutil.rmtree, workdir, ignore_errors=True))
 
 
 @router.delete("/applications/{application_id}/documents/{document_id}", status_code=204, tags=["documents"],
