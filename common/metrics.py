@@ -21,6 +21,7 @@ class Metrics:
         self.latency = Histogram("fundflow_http_request_seconds", "Time to answer", ["service", "method", "route"],
                                  buckets=LATENCY_BUCKETS, registry=self.registry)
         self.service = service
+        self._refreshers: list[Callable[[], None]] = []
 
     def gauge(self, name: str, help_text: str, labels: list[str], read: Callable[[], dict[tuple, float]]) -> None:
         """A gauge read when Prometheus scrapes (outbox depth, payments by status …)."""
@@ -31,14 +32,14 @@ class Metrics:
             for label_values, value in read().items():
                 gauge.labels(*label_values).set(value)
 
-        self._refreshers = [*getattr(self, "_refreshers", []), collect]
+        self._refreshers.append(collect)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(self.service, method, route, str(status)).inc()
         self.latency.labels(self.service, method, route).observe(seconds)
 
     def exposition(self) -> bytes:
-        for refresh in getattr(self, "_refreshers", []):
+        for refresh in self._refreshers:
             try:
                 refresh()
             except Exception:  # noqa: BLE001 - a gauge whose source is away is left empty, not an error

@@ -17,3 +17,34 @@ def test_every_process_exposes_metrics(api, system):
     assert "fundflow_payment_instructions" in api.get("/api/v1/disbursement/metrics").text
     gateway = httpx.get(f"{system.gateway_url}/metrics").text
     assert 'route="/api/v1/intake"' in gateway and "fundflow_http_request_seconds_bucket" in gateway
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    """The value of one sample of the exposition (0 when absent)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
+def test_counters_count_each_request_and_gauges_read_the_database(api, system):
+    from ..test_slice import submitted_platform_application, wait_for
+
+    reader = system.client_for("city_officer")
+    route = {"service": "eligibility", "method": "GET", "route": "/editions/{edition}/parameters", "status": "200"}
+    before = _sample(api.get("/api/v1/eligibility/metrics").text, "fundflow_http_requests_total", **route)
+    for _ in range(3):
+        assert reader.get("/api/v1/eligibility/editions/2024/parameters").status_code == 200
+    after = api.get("/api/v1/eligibility/metrics").text
+    assert _sample(after, "fundflow_http_requests_total", **route) == before + 3
+    assert _sample(after, "fundflow_http_request_seconds_count", service="eligibility", method="GET",
+                   route="/editions/{edition}/parameters") >= 3
+    client, _, application = submitted_platform_application(system)
+    wait_for(lambda: client.get(f"/api/v1/intake/applications/{application['id']}").json(),
+             lambda a: a["evaluation_status"] == "done")
+    outbox = api.get("/api/v1/intake/metrics").text
+    # the gauge is read from the outbox table when scraped: this submission's message at least
+    assert _sample(outbox, "fundflow_outbox_messages", status="done") >= 1
