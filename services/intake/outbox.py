@@ -43,7 +43,11 @@ class OutboxWorker(PollingWorker):
         """Process what is due; True when there was something."""
         claimed = await run_in_threadpool(self._claim)
         # side by side: each attempt is bounded by the clients' timeout, so the batch ends well inside its lease
-        await asyncio.gather(*(self._process(message_id, document) for message_id, document in claimed))
+        results = await asyncio.gather(*(self._process(message_id, document) for message_id, document in claimed),
+                                       return_exceptions=True)
+        for failure in (r for r in results if isinstance(r, Exception)):
+            # the answer could not be stored (the database away): the lease expires and the message is taken again
+            log.error("storing an evaluation failed: %s", failure.__class__.__name__)
         return bool(claimed)
 
     def _claim(self, batch: int = 20) -> list[tuple[str, dict]]:

@@ -51,13 +51,17 @@ def register_applicant(data: ApplicantCreate, session: SessionDep, principal: Pr
 
 @router.get("/applicants", response_model=Page[ApplicantRead], tags=["applicants"], responses=problem_responses(401))
 def list_applicants(session: SessionDep, principal: PrincipalDep, page: PageDep,
-                    uscc: Annotated[str | None, Query(description="Only the unit with this USCC")] = None
+                    uscc: Annotated[str | None, Query(description="Only the unit with this USCC")] = None,
+                    district_code: Annotated[str | None, Query(description="注册地区市县代码")] = None,
                     ) -> Page[ApplicantRead]:
-    """The units the caller may see."""
+    """The units the caller may see, oldest registration first."""
     query = service.scoped_applicants(principal)
     if uscc is not None:
         query = query.where(Applicant.uscc == uscc)
-    rows = session.exec(query.order_by(Applicant.created_at).limit(page.limit).offset(page.offset)).all()
+    if district_code is not None:
+        query = query.where(Applicant.district_code == district_code)
+    rows = session.exec(query.order_by(Applicant.created_at, Applicant.id).limit(page.limit)
+                        .offset(page.offset)).all()
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     return Page[ApplicantRead](items=[service.applicant_read(a, principal) for a in rows], total=total,
                                limit=page.limit, offset=page.offset)

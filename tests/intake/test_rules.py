@@ -52,6 +52,9 @@ def test_registration_rules(system):
     assert outside.status_code == 201
     assert outside.json()["uscc_division_code"] == "210000" and "210000" in outside.json()["needs_review"][0]
     assert city.get(f"{API}/applicants", params={"uscc": provincial}).json()["total"] == 1
+    in_zone = city.get(f"{API}/applicants", params={"district_code": "210231", "limit": 200}).json()["items"]
+    assert zone.json()["id"] in [a["id"] for a in in_zone] and {a["district_code"] for a in in_zone} == {"210231"}
+    assert officer.get(f"{API}/applicants").json()["items"][0]["bank_account_number"].startswith("6217****")
     assert problem(city.post(f"{API}/applicants", json=applicant_body(provincial)), 409)
 
 
