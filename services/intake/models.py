@@ -35,6 +35,10 @@ class Applicant(SQLModel, table=True):
 class Application(SQLModel, table=True):
     """One project application of a unit for an edition, with its forms and lifecycle."""
 
+    # the forms hold trainees' national ID numbers, which most readers of the audit trail may not see; their history
+    # (who changed them, when) is the version table, read through the API's masking
+    __audit_mask__ = frozenset({"content"})
+
     id: str = Field(primary_key=True, max_length=36)
     applicant_id: str = Field(foreign_key="applicant.id", index=True, max_length=36)
     edition: str = Field(max_length=16)

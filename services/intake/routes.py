@@ -118,7 +118,8 @@ def list_application_versions(application_id: str, session: SessionDep, principa
     service.get_application(session, application_id, principal)
     rows = session.exec(select(ApplicationVersion).where(ApplicationVersion.application_id == application_id)
                         .order_by(ApplicationVersion.version)).all()
-    return [VersionRead.model_validate(v, from_attributes=True) for v in rows]
+    return [VersionRead(version=v.version, content=service.content_read(v.content, principal), changed_by=v.changed_by,
+                        changed_at=v.changed_at) for v in rows]
 
 
 @router.get("/applications/{application_id}/reviews", response_model=list[ReviewRead], tags=["review"],
@@ -164,9 +165,9 @@ def review_application(application_id: str, data: ReviewDecision, session: Sessi
             responses=problem_responses(401, 403, 404),
             dependencies=[Depends(require_roles("city_officer", "admin", "auditor"))])
 def get_application_dossier(application_id: str, session: SessionDep, principal: PrincipalDep) -> DossierRead:
-    """The dossier eligibility and calculation are given (docs/dossier.md)."""
-    return DossierRead.model_validate(service.dossier(session, service.get_application(session, application_id,
-                                                                                      principal)))
+    """The dossier eligibility and calculation are given (docs/dossier.md); national IDs masked except for services."""
+    dossier = service.dossier(session, service.get_application(session, application_id, principal))
+    return DossierRead.model_validate({**dossier, "content": service.content_read(dossier["content"], principal)})
 
 
 def _authorise_upload(engine, application_id: str, principal, kind: str) -> None:

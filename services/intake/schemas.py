@@ -134,7 +134,7 @@ class VersionRead(BaseModel):
     """A kept version of an application's forms."""
 
     version: int = Field(description="1 for the first draft")
-    content: dict = Field(description="The forms as they were")
+    content: ApplicationContentRead = Field(description="The forms as they were")
     changed_by: str = Field(description="Who saved this version")
     changed_at: datetime = Field(description="When")
 

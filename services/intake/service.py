@@ -70,15 +70,19 @@ def applicant_read(applicant: Applicant, principal: Principal) -> ApplicantRead:
         created_at=applicant.created_at)
 
 
-def application_read(app: Application, principal: Principal) -> ApplicationRead:
-    """The API view of an application; trainees' national ID numbers masked for most roles."""
-    content = app.content
+def content_read(content: dict, principal: Principal) -> ApplicationContentRead:
+    """An application's forms as a caller sees them: trainees' national ID numbers masked for most roles."""
     if principal.role not in UNMASKED_ROLES and content.get("f8_trainees"):
         content = {**content, "f8_trainees": [{**t, "national_id": mask(t["national_id"])}
                                               for t in content["f8_trainees"]]}
+    return ApplicationContentRead.model_validate(content)
+
+
+def application_read(app: Application, principal: Principal) -> ApplicationRead:
+    """The API view of an application; trainees' national ID numbers masked for most roles."""
     return ApplicationRead(
         id=app.id, applicant_id=app.applicant_id, edition=app.edition, project_type=app.project_type,
-        status=app.status, version=app.version, content=ApplicationContentRead.model_validate(content),
+        status=app.status, version=app.version, content=content_read(app.content, principal),
         submitted_at=app.submitted_at, evaluation_status=app.evaluation_status,
         evaluation_attempts=app.evaluation_attempts, evaluation_error=app.evaluation_error,
         evaluation=app.evaluation, computation=app.computation, created_at=app.created_at, updated_at=app.updated_at)

@@ -118,6 +118,17 @@ def test_trainee_ids_and_bank_accounts_are_masked_for_most_roles(system):
         "applicant_id": applicant["id"], "project_type": "brand",
         "content": {"award": {"title": "cipa_training_leader"}, "f8_trainees": [trainee]}}).json()
     assert created["content"]["f8_trainees"][0]["national_id"] == "110105********002X"
+    versions = client.get(f"/api/v1/intake/applications/{created['id']}/versions").json()
+    assert versions[0]["content"]["f8_trainees"][0]["national_id"] == "110105********002X"
+    dossier_url = f"/api/v1/intake/applications/{created['id']}/dossier"
+    city_dossier = system.client_for("city_officer").get(dossier_url).json()
+    assert city_dossier["content"]["f8_trainees"][0]["national_id"] == "110105********002X"
+    service_dossier = system.client_for("service").get(dossier_url).json()
+    assert service_dossier["content"]["f8_trainees"][0]["national_id"] == "11010519491231002X"
+    assert service_dossier["applicant"]["uscc"] == unit and service_dossier["submitted_at"] is None
+    audit = system.client_for("city_officer").get("/api/v1/intake/audit-events", params={
+        "resource_type": "application", "resource_id": created["id"]}).json()["items"]
+    assert audit and all(e["after"]["content"] == "***" for e in audit if "content" in e["after"])
     finance = system.client_for("finance_officer")
     assert finance.get(f"/api/v1/intake/applicants/{applicant['id']}").json()["bank_account_number"] == \
         "6217000012345678901"

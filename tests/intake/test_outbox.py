@@ -1,4 +1,4 @@
-"""The evaluation outbox: a submission succeeds whoever is down, shows its evaluation pending, and is delivered later."""
+"""The evaluation outbox: a submission succeeds whoever is down, its evaluation shows pending, and arrives later."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""Every refusal of the intake issue through the gateway: registration, applications, forms, documents, review, scope."""
+"""Every refusal of the intake issue through the gateway: registration, applications, forms, documents, review."""
 from __future__ import annotations
 
 import socket
