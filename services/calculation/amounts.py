@@ -1,118 +1,51 @@
-"""Amounts of the seven project types, each step traced with its inputs, the parameter used and its clause.
+"""Amounts of the project types: each type names its method in the edition (`<project_type>.amount_method`);
+every figure a method uses is the type's parameter, cited in the trace with its clause.
 
-Amount = the lower of rate × eligible base and the cap, rounded down to the fen (POLICY.md, "Project types").
-Decimal only; every figure comes from the edition's parameters.
+Amount = the lower of rate × eligible base and the cap(s), rounded down to the fen so that a 不超过 limit is never
+exceeded (POLICY.md, "Project types"). Decimal only.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from common.money import FEN, Money, format_money
+from common.money import FEN, format_money
 from common.parameters import Edition
 
+from .dossier import Dossier
+from .trace import Cited, Trace, cited
 
-class Loose(BaseModel):
-    """The calculation service's own reading of the dossier: only the figures it prices."""
-
-    model_config = ConfigDict(extra="ignore")
-
-
-class Expense(Loose):
-    line_no: int
-    content: str = ""
-    expense_kind: str
-    invoice_amount: Money
-    paid_amount: Money
-    invoice_date: date
-
-
-class Certification(Loose):
-    line_no: int
-    scheme: str
-    certified_on: date
-    fee: Money
-    requested: Money
-
-
-class InterestContract(Loose):
-    line_no: int
-    contract_number: str
-    executed_on: date
-    executed_usd: Money
-    receipt_on: date
-    receipt_currency: str = "USD"
-    receipt_amount: Money
-
-
-class Offshore(Loose):
-    approved_usd: Money
-
-
-class Content(Loose):
-    f3_expenses: list[Expense] | None = None
-    f5_certifications: list[Certification] | None = None
-    f9_interest_contracts: list[InterestContract] | None = None
-    offshore_execution: Offshore | None = None
-
-
-class Disallowed(Loose):
-    """A line the auditor disallowed (N4.2)."""
-
-    form: str = Field(description="f3_expenses or f5_certifications")
-    line_no: int = Field(description="序号 of the line")
-    reason: str = Field(default="", description="Why")
-
-
-class Dossier(Loose):
-    """One application as the calculation service reads it (docs/dossier.md)."""
-
-    edition: str = Field(description="Programme edition")
-    application_id: str | None = Field(default=None, description="The application, or null for a pre-check")
-    project_type: str = Field(description="项目类型")
-    applicant: dict = Field(default_factory=dict, description="The applicant unit")
-    content: Content = Field(default_factory=Content, description="The forms (附件1–9)")
-    disallowed: list[Disallowed] = Field(default_factory=list, description="Lines disallowed by the audit (N4.2)")
-
-    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{
-        "edition": "2024", "project_type": "platform_construction", "applicant": {"uscc": "91210202MA0QXXXXX0"},
-        "content": {"f3_expenses": [{"line_no": 1, "content": "服务器", "expense_kind": "server",
-                                     "contract_amount": "120000.00", "invoice_amount": "120000.00",
-                                     "paid_amount": "120000.00", "invoice_number": "04400001",
-                                     "invoice_date": "2024-03-01"}]}}]})
+ZERO = Decimal("0.00")
 
 
 @dataclass
-class Trace:
-    """The steps of one computation."""
+class Pricing:
+    """A dossier, its edition's parameters in effect on the reference date, and the trace being written."""
 
-    steps: list[dict[str, Any]] = field(default_factory=list)
+    dossier: Dossier
+    edition: Edition
+    on: date
+    trace: Trace
 
-    def add(self, step: str, clause: str, result: Any, *, inputs: dict | None = None,
-            parameter: dict | None = None, note: str = "") -> None:
-        self.steps.append({"step": step, "clause": clause, "inputs": inputs or {}, "parameter": parameter or {},
-                           "result": _text(result), "note": note})
+    def param(self, path: str) -> Cited:
+        """A parameter of the edition by its full path."""
+        return cited(self.edition, path, self.on)
 
+    def own(self, name: str) -> Cited | None:
+        """The project type's own parameter, or None when the edition has none."""
+        path = f"{self.dossier.project_type}.{name}"
+        return self.param(path) if self.edition.has(path) else None
 
-def _text(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _text(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_text(v) for v in value]
-    return value
-
-
-def _param(edition: Edition, path: str) -> tuple[Any, dict]:
-    value, clause = edition.cited(path)
-    return value, {"name": path, "value": _text(value), "clause": clause}
+    def disallowed(self, form: str) -> dict[int, str]:
+        """Lines of a form the audit disallowed (N4.2), with the reason; unknown lines are warned about."""
+        named = {d.line_no: d.reason for d in self.dossier.disallowed if d.form == form}
+        present = {line.line_no for line in getattr(self.dossier.content, form) or []}
+        missing = sorted(set(named) - present)
+        if missing:
+            self.trace.warn(f"disallowed lines {', '.join(map(str, missing))} of {form} are not in the dossier")
+        return named
 
 
 def floor_fen(value: Decimal) -> Decimal:
@@ -120,145 +53,77 @@ def floor_fen(value: Decimal) -> Decimal:
     return value.quantize(FEN, rounding=ROUND_DOWN)
 
 
-def _within(day: date, window: dict) -> bool:
-    return window["start"] <= day <= window["end"]
+def unit_cap_of(pricing: Pricing) -> tuple[str, Cited] | None:
+    """(group, cap) of the per-unit cap that covers the project type (G1.3.3, G5.2), if any."""
+    for path, parameter in sorted(pricing.edition.under("unit_caps").items()):
+        group, _, leaf = path.rpartition(".")
+        if leaf == "project_types" and pricing.dossier.project_type in parameter.at(pricing.on)[1]:
+            return group, pricing.param(f"unit_caps.{group}.cap")
+    return None
 
 
-def _disallowed(dossier: Dossier, form: str) -> dict[int, str]:
-    return {d.line_no: d.reason for d in dossier.disallowed if d.form == form}
+def rate_and_caps(pricing: Pricing, base: Decimal, rate: Cited, clause: str) -> Decimal:
+    """min(rate × base, the type's cap, its unit's cap), floored to the fen; each step traced."""
+    trace = pricing.trace
+    raw = base * rate.value
+    trace.add("rate", rate.clause, raw, inputs={"base": base}, parameter=rate, note=f"{base} × {rate.value}")
+    return caps_and_rounding(pricing, raw, clause)
 
 
-def expense_base(dossier: Dossier, edition: Edition, kinds_path: str, clause: str, trace: Trace) -> Decimal:
-    """Eligible base from the expense lines: eligible kind, invoiced in the period, not disallowed.
-
-    Decision: a line counts for the lower of its invoice and paid amounts (what was both invoiced and paid).
-    """
-    kinds, kinds_param = _param(edition, kinds_path)
-    period, period_param = _param(edition, "support_period")
-    disallowed = _disallowed(dossier, "f3_expenses")
-    counted, left_out, base = [], [], Decimal("0.00")
-    for line in dossier.content.f3_expenses or []:
-        if line.line_no in disallowed:
-            left_out.append({"line_no": line.line_no, "why": f"disallowed by the audit: {disallowed[line.line_no]}",
-                             "clause": "N4.2"})
-        elif line.expense_kind == "software_development_self":
-            left_out.append({"line_no": line.line_no, "why": "self-developed software is excluded", "clause": clause})
-        elif line.expense_kind not in kinds:
-            left_out.append({"line_no": line.line_no, "why": f"{line.expense_kind} is not an eligible kind",
-                             "clause": kinds_param["clause"]})
-        elif not _within(line.invoice_date, period):
-            left_out.append({"line_no": line.line_no, "why": f"invoiced {line.invoice_date}, outside the period",
-                             "clause": period_param["clause"]})
-        else:
-            amount = min(line.invoice_amount, line.paid_amount)
-            counted.append({"line_no": line.line_no, "amount": str(amount)})
-            base += amount
-    trace.add("eligible base", clause, base, inputs={"counted": counted, "left_out": left_out},
-              parameter={"kinds": kinds_param, "period": period_param},
-              note="each counted line at the lower of its invoice and paid amounts")
-    return base
-
-
-def rate_and_cap(base: Decimal, edition: Edition, rate_path: str, cap_path: str | None, clause: str,
-                 trace: Trace) -> Decimal:
-    """min(rate × base, cap), floored to the fen, each step traced."""
-    rate, rate_param = _param(edition, rate_path)
-    raw = base * rate
-    trace.add("rate", clause, raw, inputs={"base": str(base)}, parameter=rate_param)
-    amount = raw
-    if cap_path is not None:
-        cap, cap_param = _param(edition, cap_path)
-        amount = min(raw, cap)
-        trace.add("cap", clause, amount, inputs={"before": str(raw)}, parameter=cap_param,
-                  note="cap binds" if raw > cap else "cap does not bind")
+def caps_and_rounding(pricing: Pricing, raw: Decimal, clause: str) -> Decimal:
+    """The type's cap, then the per-unit cap a single project must also respect, then rounding down."""
+    trace, amount = pricing.trace, raw
+    cap = pricing.own("cap")
+    if cap is not None:
+        trace.add("cap", cap.clause, min(amount, cap.value), inputs={"before": amount}, parameter=cap,
+                  note="cap binds" if amount > cap.value else "cap does not bind")
+        amount = min(amount, cap.value)
+    unit = unit_cap_of(pricing)
+    if unit is not None:
+        group, unit_cap = unit
+        trace.add("unit cap", unit_cap.clause, min(amount, unit_cap.value), inputs={"before": amount, "group": group},
+                  parameter=unit_cap, note=("the unit's cap binds on this project alone" if amount > unit_cap.value
+                                            else "within the unit's cap on its own; the unit's projects together "
+                                                 "are capped by POST /unit-caps"))
+        amount = min(amount, unit_cap.value)
     result = floor_fen(amount)
-    trace.add("rounding", clause, result, inputs={"before": str(amount)}, note="rounded down to the fen")
+    trace.add("rounding", clause, result, inputs={"before": amount}, note="rounded down to the fen")
     return result
 
 
-def certification(dossier: Dossier, edition: Edition, trace: Trace) -> Decimal:
-    """G2.2: 70 % of fees for certifications dated in the period, at most the requested amounts, cap per unit."""
-    period, period_param = _param(edition, "support_period")
-    disallowed = _disallowed(dossier, "f5_certifications")
-    counted, left_out, fees, requested = [], [], Decimal("0.00"), Decimal("0.00")
-    for item in dossier.content.f5_certifications or []:
-        if item.line_no in disallowed:
-            left_out.append({"line_no": item.line_no, "why": f"disallowed by the audit: {disallowed[item.line_no]}"})
-        elif not _within(item.certified_on, period):
-            left_out.append({"line_no": item.line_no, "why": f"certified {item.certified_on}, outside the period"})
-        else:
-            counted.append({"line_no": item.line_no, "fee": str(item.fee), "requested": str(item.requested)})
-            fees += item.fee
-            requested += item.requested
-    trace.add("eligible fees", "G2.2", fees, inputs={"counted": counted, "left_out": left_out},
-              parameter={"period": period_param})
-    amount = rate_and_cap(fees, edition, "certification.rate", "certification.unit_cap", "G2.2", trace)
-    if requested < amount:
-        trace.add("requested", "G2.2", requested, inputs={"computed": str(amount)},
-                  note="no more than the unit asked for")
-        amount = requested
-    return amount
+def award(pricing: Pricing) -> Decimal:
+    """G3.2: an eligible title receives the award amount (Decision), at most the cap; no known title, nothing."""
+    amount, cap = pricing.own("award_amount"), pricing.own("cap")
+    titles = pricing.own("titles")
+    title = pricing.dossier.content.award.title if pricing.dossier.content.award else None
+    if titles is not None and title not in titles.value:
+        pricing.trace.add("award support", amount.clause, ZERO, inputs={"title": title}, parameter=titles,
+                          note="no award title of the edition is declared: nothing to support")
+        return ZERO
+    pricing.trace.add("award support", amount.clause, amount.value, inputs={"title": title}, parameter=amount,
+                      note="an eligible title receives the award amount")
+    return caps_and_rounding(pricing, amount.value, amount.clause)
 
 
-def brand(dossier: Dossier, edition: Edition, trace: Trace) -> Decimal:
-    """G3.2: the award's support, at most the cap (Decision: the cap is granted to an eligible title)."""
-    cap, cap_param = _param(edition, "brand.cap")
-    trace.add("award support", "G3.2", cap, parameter=cap_param, note="an eligible title receives the cap")
-    return floor_fen(cap)
+Method = Callable[[Pricing], Decimal]
 
 
-def interest_subsidy(dossier: Dossier, edition: Edition, trace: Trace) -> Decimal:
-    """G4.2: min(approved execution, receipts) in USD × USD/CNY × LPR, capped."""
-    period, period_param = _param(edition, "support_period")
-    rates, rates_param = _param(edition, "interest_subsidy.cny_per_unit")
-    usd_cny, usd_param = _param(edition, "interest_subsidy.usd_cny")
-    executed, receipts, missing = Decimal("0.00"), Decimal("0"), []
-    for contract in dossier.content.f9_interest_contracts or []:
-        if _within(contract.executed_on, period):
-            executed += contract.executed_usd
-        if _within(contract.receipt_on, period):
-            if contract.receipt_currency not in rates:
-                missing.append(contract.receipt_currency)
-                continue
-            # other currencies go to USD through CNY at the edition's parities (Decision, G4.2)
-            receipts += contract.receipt_amount * Decimal(str(rates[contract.receipt_currency])) / usd_cny
-    approved = dossier.content.offshore_execution.approved_usd if dossier.content.offshore_execution else None
-    if approved is not None:
-        executed = min(executed, approved)
-    receipts = floor_fen(receipts)
-    principal = min(executed, receipts)
-    trace.add("principal", "G4.2", principal,
-              inputs={"approved_execution_usd": str(executed), "receipts_usd": str(receipts),
-                      "currencies_without_rate": sorted(set(missing))},
-              parameter={"period": period_param, "rates": rates_param},
-              note="the lower of approved offshore execution and receipts, both within the period")
-    cny = principal * usd_cny
-    trace.add("to CNY", "G4.2", cny, inputs={"principal_usd": str(principal)}, parameter=usd_param)
-    return rate_and_cap(cny, edition, "interest_subsidy.lpr", "interest_subsidy.cap", "G4.2", trace)
+def methods() -> dict[str, Method]:
+    """The amount methods an edition may name."""
+    from .certification import certification_fees
+    from .expenses import expense_share
+    from .interest import interest_subsidy
+    return {"expense_share": expense_share, "certification_fees": certification_fees, "award": award,
+            "interest_subsidy": interest_subsidy}
 
 
-def compute(dossier: Dossier, edition: Edition) -> tuple[Decimal, list[dict]]:
+def compute(dossier: Dossier, edition: Edition, on: date) -> tuple[Decimal, Trace]:
     """The amount of one project and its trace."""
     trace = Trace()
-    kind = dossier.project_type
-    if kind == "platform_construction":
-        base = expense_base(dossier, edition, "platform_construction.eligible_expense_kinds", "G1.3.1", trace)
-        amount = rate_and_cap(base, edition, "platform_construction.rate", "platform_construction.cap", "G1.3.1",
-                              trace)
-    elif kind == "platform_operation":
-        base = expense_base(dossier, edition, "platform_operation.eligible_expense_kinds", "G1.3.2", trace)
-        amount = rate_and_cap(base, edition, "platform_operation.rate", "platform_operation.cap", "G1.3.2", trace)
-    elif kind == "tcm_construction":
-        base = expense_base(dossier, edition, "tcm_construction.eligible_expense_kinds", "G5.1.3", trace)
-        amount = rate_and_cap(base, edition, "tcm_construction.rate", "tcm_unit_cap", "G5.2", trace)
-    elif kind == "tcm_operation":
-        base = expense_base(dossier, edition, "tcm_operation.eligible_expense_kinds", "G5.1.4", trace)
-        amount = rate_and_cap(base, edition, "tcm_operation.rate", "tcm_unit_cap", "G5.2", trace)
-    elif kind == "certification":
-        amount = certification(dossier, edition, trace)
-    elif kind == "brand":
-        amount = brand(dossier, edition, trace)
-    else:
-        amount = interest_subsidy(dossier, edition, trace)
-    trace.add("amount", "", amount, note=f"{format_money(amount)} CNY")
-    return amount, trace.steps
+    pricing = Pricing(dossier, edition, on, trace)
+    method = pricing.own("amount_method")
+    amount = methods()[method.value](pricing)
+    trace.add("amount", method.clause, amount, inputs={"project_type": dossier.project_type,
+                                                       "reference_date": on}, parameter=method,
+              note=f"{format_money(amount)} CNY")
+    return amount, trace

@@ -1,36 +1,63 @@
 """HTTP routes of the calculation service (thin: parse, authorise, call the service layer, shape the answer)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from common.auth import PrincipalDep, require_roles
 from common.db import SessionDep
+from common.pagination import Page, PageDep
 from common.problems import problem_responses
 
 from . import service
-from .amounts import Dossier
-from .schemas import BudgetScalingIn, BudgetScalingRead, ComputationRead, UnitCapsIn, UnitCapsRead
+from .dossier import Dossier
+from .schemas import (BudgetScalingIn, BudgetScalingRead, ComputationRead, RecomputeIn, UnitCapsIn,
+                      UnitCapsRead)
 
 router = APIRouter()
 PLANNERS = Depends(require_roles("city_officer", "admin"))
+READERS = Depends(require_roles("city_officer", "district_officer", "auditor", "admin"))
+# who may read an application's dossier at intake may have it priced by id
+DOSSIER_READERS = Depends(require_roles("city_officer", "auditor", "admin"))
 
 
-@router.post("/computations", response_model=ComputationRead, tags=["computations"], responses=problem_responses(401))
+@router.post("/computations", response_model=ComputationRead, tags=["computations"],
+             responses=problem_responses(401, 422))
 def compute_amount(dossier: Dossier, session: SessionDep, principal: PrincipalDep, request: Request
                    ) -> ComputationRead:
     """The amount of a dossier in CNY with its trace (disallowed lines, if any, are left out and named)."""
     return service.compute(session, dossier, request.app.state.clock)
 
 
+@router.post("/applications/{application_id}/computations", response_model=ComputationRead, tags=["computations"],
+             dependencies=[DOSSIER_READERS], responses=problem_responses(401, 403, 404, 422, 503, 504))
+def compute_application_amount(application_id: Annotated[str, Path(max_length=64, description="申请编号")],
+                               data: RecomputeIn, session: SessionDep, request: Request) -> ComputationRead:
+    """The amount of an application from its dossier at intake, optionally without lines the audit disallowed (N4.2)."""
+    return service.compute_for_application(session, request.app.state.intake, application_id,
+                                           request.headers["authorization"], data.disallowed, request.app.state.clock)
+
+
+@router.get("/computations", response_model=Page[ComputationRead], tags=["computations"], dependencies=[READERS],
+            responses=problem_responses(401, 403))
+def list_computations(session: SessionDep, page: PageDep,
+                      application_id: Annotated[str | None, Query(max_length=64, description="申请编号")] = None,
+                      uscc: Annotated[str | None, Query(max_length=40, description="统一社会信用代码")] = None
+                      ) -> Page[ComputationRead]:
+    """Kept computations, newest first: an application's amounts over time (submission, audit, objections)."""
+    return service.list_computations(session, page, application_id=application_id, uscc=uscc)
+
+
 @router.post("/unit-caps", response_model=UnitCapsRead, tags=["caps"], dependencies=[PLANNERS],
-             responses=problem_responses(401, 403))
+             responses=problem_responses(401, 403, 422))
 def apply_unit_caps(data: UnitCapsIn) -> UnitCapsRead:
-    """Per-unit caps across projects (G1.3.3 platform 300,000; G5.2 TCM 500,000), exact to the fen."""
+    """Per-unit caps across projects (G1.3.3 platform 300,000; G5.2 TCM 500,000), one factor, exact to the fen."""
     return service.unit_caps(data)
 
 
 @router.post("/budget-scaling", response_model=BudgetScalingRead, tags=["caps"], dependencies=[PLANNERS],
-             responses=problem_responses(401, 403))
+             responses=problem_responses(401, 403, 422))
 def scale_to_budget(data: BudgetScalingIn) -> BudgetScalingRead:
     """Scale amounts to the fund size (统筹调整, N4.3) so that the plan sums exactly to the budget."""
     return service.budget_scaling(data)

@@ -1,92 +1,125 @@
 """Request and response models of the calculation service."""
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
-from common.money import Money
+from common.money import MONEY_JSON_SCHEMA, Money
+
+from .dossier import Disallowed
+
+
+def _not_negative(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError("an amount here is zero or more")
+    return value
+
+
+Amount = Annotated[Money, AfterValidator(_not_negative),
+                   WithJsonSchema({**MONEY_JSON_SCHEMA, "pattern": r"^\d{1,16}(\.\d{1,2})?$"})]
+"""An amount in 元, zero or more: a decimal string with at most two places."""
+Key = Annotated[str, Field(min_length=1, max_length=64, description="调用方的项目编号 / the caller's id of the project")]
 
 
 class TraceStep(BaseModel):
     """One step of a computation."""
 
-    step: str = Field(description="What was computed")
-    clause: str = Field(description="Clause of POLICY.md applied")
-    inputs: dict[str, Any] = Field(description="The figures it started from")
-    parameter: dict[str, Any] = Field(description="The edition parameter(s) used, with their clause")
-    result: Any = Field(description="What came out (amounts as strings)")
-    note: str = Field(description="Why, in words")
+    step: str = Field(description="步骤 / what was computed (eligible base, rate, cap, unit cap, rounding, amount …)")
+    clause: str = Field(description="条款 / clause of POLICY.md applied")
+    inputs: dict[str, Any] = Field(description="输入 / the figures it started from (amounts as strings)")
+    parameter: dict[str, Any] = Field(description="参数 / the edition parameter(s) used: name, value, clause, "
+                                                  "effective_from (one, or several by role)")
+    result: Any = Field(description="结果 / what came out (amounts as strings)")
+    note: str = Field(description="说明 / why, in words")
 
 
 class ComputationRead(BaseModel):
     """An amount and the trace that explains it."""
 
-    id: str = Field(description="Computation id")
-    application_id: str | None = Field(description="The application, or null for a pre-check")
-    edition: str = Field(description="Programme edition")
+    id: str = Field(description="计算编号 / computation id")
+    application_id: str | None = Field(description="申请编号, or null for a pre-check")
+    edition: str = Field(description="年度 / programme edition")
     project_type: str = Field(description="项目类型")
+    uscc: str | None = Field(default=None, description="申报单位统一社会信用代码")
     amount: Money = Field(description="核定金额（元）, rounded down to the fen")
-    currency: str = Field(default="CNY", description="Always CNY")
-    trace: list[TraceStep] = Field(description="Each step with its inputs, parameter and clause")
+    currency: str = Field(default="CNY", description="币种：人民币 (always CNY)")
+    reference_date: date = Field(description="基准日 / parameters are those in effect on this date")
+    disallowed: list[Disallowed] = Field(default_factory=list, description="审计核减的行 (N4.2)")
+    warnings: list[str] = Field(default_factory=list, description="提示 / what the caller should know (a line named "
+                                                                  "but absent, a currency without a rate)")
+    trace: list[TraceStep] = Field(description="计算过程 / each step with its inputs, parameter and clause")
+
+
+class RecomputeIn(BaseModel):
+    """What to leave out when an application's amount is computed from its dossier at intake."""
+
+    disallowed: list[Disallowed] = Field(default_factory=list, max_length=5000,
+                                         description="审计核减的行 (N4.2): recomputed without them")
 
 
 class CapItem(BaseModel):
     """One project's amount, for the unit caps."""
 
-    key: str = Field(description="The caller's id of the project")
-    uscc: str = Field(description="统一社会信用代码 of its unit")
-    project_type: str = Field(description="项目类型")
-    amount: Money = Field(description="Computed amount (元)")
+    key: Key
+    uscc: str = Field(min_length=1, max_length=40, description="统一社会信用代码 of its unit")
+    project_type: str = Field(max_length=40, description="项目类型")
+    amount: Amount = Field(description="计算金额（元）/ computed amount")
 
 
 class UnitCapsIn(BaseModel):
     """Projects of an edition to put under the per-unit caps."""
 
-    edition: str = Field(default="2024", description="Programme edition")
-    items: list[CapItem] = Field(description="Projects with their computed amounts")
+    edition: str | None = Field(default=None, max_length=32, description="年度; default: the latest edition")
+    items: list[CapItem] = Field(max_length=100_000, description="项目及其计算金额 / projects with their amounts")
 
 
 class CappedItem(CapItem):
     """A project after the unit caps."""
 
-    capped_amount: Money = Field(description="Amount after the unit cap (元)")
+    capped_amount: Money = Field(description="单位合计上限后金额（元）/ amount after the unit cap")
 
 
 class UnitCapsRead(BaseModel):
-    """Every project after the unit caps, and a trace per capped unit."""
+    """Every project after the unit caps, and a trace step per unit and cap."""
 
-    items: list[CappedItem] = Field(description="Same order as given")
-    trace: list[TraceStep] = Field(description="One step per unit whose cap bound")
+    edition: str = Field(description="年度")
+    items: list[CappedItem] = Field(description="同输入顺序 / same order as given")
+    trace: list[TraceStep] = Field(description="每个单位每个合计上限一步 / one step per unit and cap group")
 
 
 class ScaleItem(BaseModel):
     """One project's amount, for budget scaling."""
 
-    key: str = Field(description="The caller's id of the project")
-    amount: Money = Field(description="Amount before scaling (元)")
-    project_type: str | None = Field(default=None, description="项目类型 (for per-type budgets)")
+    key: Key
+    amount: Amount = Field(description="调整前金额（元）/ amount before scaling")
+    project_type: str | None = Field(default=None, max_length=40, description="项目类型 (for per-type budgets)")
 
 
 class BudgetScalingIn(BaseModel):
     """A fund size and the amounts to fit into it (统筹调整, N4.3)."""
 
-    budget: Money = Field(description="Fund size (元)")
-    items: list[ScaleItem] = Field(description="Projects with their amounts")
-    type_budgets: dict[str, Money] | None = Field(default=None, description="Optional budget per project type")
+    budget: Amount = Field(description="资金规模（元）/ fund size")
+    items: list[ScaleItem] = Field(max_length=100_000, description="项目及金额 / projects with their amounts")
+    type_budgets: dict[Annotated[str, Field(max_length=40)], Amount] | None = Field(
+        default=None, description="分类型资金规模（元）/ budget per project type; the other types share what is left")
 
 
 class ScaledItem(ScaleItem):
     """A project after scaling."""
 
-    allocated: Money = Field(description="Amount after scaling (元)")
+    allocated: Money = Field(description="调整后金额（元）/ amount after scaling")
 
 
 class BudgetScalingRead(BaseModel):
     """The scaled plan: sums exactly to the budget when the amounts exceeded it."""
 
-    factor: str = Field(description="Pro-rata factor applied (1 when under budget)")
-    total_requested: Money = Field(description="Sum before scaling (元)")
-    total_allocated: Money = Field(description="Sum after scaling (元)")
-    items: list[ScaledItem] = Field(description="Same order as given")
-    trace: list[TraceStep] = Field(description="How the scaling was done")
+    factor: str = Field(description="调整系数 / pro-rata factor (12 places; 1 when under budget; `per type` with "
+                                    "per-type budgets)")
+    factors: dict[str, str] = Field(default_factory=dict, description="各组调整系数 / factor per budget group")
+    total_requested: Money = Field(description="调整前合计（元）")
+    total_allocated: Money = Field(description="调整后合计（元）")
+    items: list[ScaledItem] = Field(description="同输入顺序 / same order as given")
+    trace: list[TraceStep] = Field(description="调整过程 / how the scaling was done")

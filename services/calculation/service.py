@@ -1,112 +1,162 @@
 """Computations, unit caps and budget scaling (no HTTP here)."""
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 
-from sqlmodel import Session
+from pydantic import ValidationError
+from sqlalchemy import func
+from sqlmodel import Session, select
 
-from common.clock import Clock
-from common.money import FEN
-from common.parameters import UnknownEdition, load_edition
+from common.clock import Clock, china_date
+from common.pagination import Page, PageParams
+from common.parameters import Edition, UnknownEdition, UnknownParameter, known_editions, load_edition
 from common.problems import Unprocessable
 
 from . import amounts
+from .caps import apply_unit_caps
+from .clients import IntakeClient
+from .dossier import Disallowed, Dossier
 from .models import Computation
-from .scaling import scale_to_total
-from .schemas import (BudgetScalingIn, BudgetScalingRead, CappedItem, ComputationRead, ScaledItem, TraceStep,
-                      UnitCapsIn, UnitCapsRead)
+from .scaling import ZERO, scale_to_total
+from .schemas import (BudgetScalingIn, BudgetScalingRead, CappedItem, ComputationRead, ScaledItem, UnitCapsIn,
+                      UnitCapsRead)
+from .trace import Trace
 
 FACTOR_PLACES = Decimal("0.000000000001")  # the factor is reported, not used: every share is exact to the fen
-# G1.3.3 and G5.2: projects of one unit that share a cap, and the parameter holding it
-CAP_GROUPS = {"platform_construction": "platform_unit_cap", "platform_operation": "platform_unit_cap",
-              "tcm_construction": "tcm_unit_cap", "tcm_operation": "tcm_unit_cap"}
+OTHERS = None  # the budget group of the types without a budget of their own
 
 
-def edition_of(name: str):
-    """The edition's parameters, or a 422."""
+def edition_of(name: str | None, field: str = "body.edition") -> Edition:
+    """The edition's parameters (the latest when none is named), or a 422 naming the editions there are."""
     try:
-        return load_edition(name)
+        return load_edition(name or known_editions()[-1])
     except UnknownEdition as exc:
-        raise Unprocessable(str(exc), errors=[{"field": "body.edition", "message": str(exc), "code": "enum"}]) from None
+        raise Unprocessable(str(exc), errors=[{"field": field, "message": str(exc), "code": "enum"}]) from None
 
 
-def compute(session: Session, dossier: amounts.Dossier, clock: Clock) -> ComputationRead:
-    """The amount of a dossier and its trace; kept when it belongs to an application."""
+def reference_date(dossier: Dossier, edition: Edition, clock: Clock) -> date:
+    """As eligibility judges it (POLICY.md): the submission's date in China; for a pre-check, the earlier of today
+    and the applicant deadline. The parameters in effect on it price the dossier."""
+    if dossier.submitted_at is not None:
+        return china_date(dossier.submitted_at)
+    return min(clock.today_in_china(), edition.value("deadlines.applicant_submission"))
+
+
+def compute(session: Session, dossier: Dossier, clock: Clock) -> ComputationRead:
+    """The amount of a dossier and its trace, kept."""
     edition = edition_of(dossier.edition)
-    amount, steps = amounts.compute(dossier, edition)
+    on = reference_date(dossier, edition, clock)
+    types = edition.value("project_types", on) if edition.has("project_types") else {}
+    if dossier.project_type not in types:
+        message = f"edition {edition.name} has no project type {dossier.project_type!r}; known: {', '.join(types)}"
+        raise Unprocessable(message, errors=[{"field": "body.project_type", "message": message, "code": "enum"}])
+    try:
+        amount, trace = amounts.compute(dossier, edition, on)
+    except UnknownParameter as exc:
+        raise Unprocessable(f"Cannot price on {on}: {exc}.", errors=[{
+            "field": "body.submitted_at", "message": str(exc), "code": "out_of_range"}]) from None
     result = ComputationRead(id=str(uuid.uuid4()), application_id=dossier.application_id, edition=dossier.edition,
-                             project_type=dossier.project_type, amount=amount, trace=steps)
-    if dossier.application_id:
-        session.add(Computation(id=result.id, application_id=dossier.application_id, edition=dossier.edition,
-                                project_type=dossier.project_type, amount=amount, trace=steps,
-                                created_at=clock.now()))
+                             project_type=dossier.project_type, uscc=dossier.uscc, amount=amount,
+                             reference_date=on, disallowed=dossier.disallowed, warnings=trace.warnings,
+                             trace=trace.steps)
+    session.add(Computation(id=result.id, application_id=dossier.application_id, edition=dossier.edition,
+                            project_type=dossier.project_type, uscc=(dossier.uscc or "")[:40] or None, amount=amount,
+                            reference_date=on, disallowed=[d.model_dump() for d in dossier.disallowed],
+                            warnings=trace.warnings, trace=trace.steps,
+                            dossier_sha256=hashlib.sha256(dossier.model_dump_json().encode()).hexdigest(),
+                            created_at=clock.now()))
     return result
 
 
+def compute_for_application(session: Session, intake: IntakeClient, application_id: str, authorization: str,
+                            disallowed: list[Disallowed], clock: Clock) -> ComputationRead:
+    """Price an application from its dossier at intake (read with the caller's own rights), less disallowed lines."""
+    raw = intake.dossier(application_id, authorization)
+    try:
+        dossier = Dossier.model_validate({**raw, "disallowed": [d.model_dump() for d in disallowed]})
+    except ValidationError as exc:
+        raise Unprocessable(f"The dossier of application {application_id} cannot be priced: "
+                            f"{exc.errors()[0]['msg']}.") from None
+    return compute(session, dossier, clock)
+
+
+def list_computations(session: Session, page: PageParams, *, application_id: str | None, uscc: str | None
+                      ) -> Page[ComputationRead]:
+    """Kept computations, newest first."""
+    where = []
+    if application_id:
+        where.append(Computation.application_id == application_id)
+    if uscc:
+        where.append(Computation.uscc == uscc)
+    total = session.exec(select(func.count()).select_from(Computation).where(*where)).one()
+    rows = session.exec(select(Computation).where(*where).order_by(Computation.created_at.desc(), Computation.id)
+                        .offset(page.offset).limit(page.limit)).all()
+    return Page(items=[ComputationRead(id=r.id, application_id=r.application_id, edition=r.edition,
+                                       project_type=r.project_type, uscc=r.uscc, amount=r.amount,
+                                       reference_date=r.reference_date or r.created_at.date(),
+                                       disallowed=r.disallowed, warnings=r.warnings, trace=r.trace) for r in rows],
+                total=total, limit=page.limit, offset=page.offset)
+
+
+def _unique_keys(keys: list[str]) -> None:
+    seen, twice = set(), set()
+    for key in keys:
+        if key in seen:
+            twice.add(key)
+        seen.add(key)
+    if twice:
+        raise Unprocessable(f"Every item needs its own key; given more than once: {', '.join(sorted(twice))}.",
+                            errors=[{"field": "body.items", "message": "duplicate keys", "code": "unique"}])
+
+
 def unit_caps(data: UnitCapsIn) -> UnitCapsRead:
-    """Scale each unit's projects that share a cap, by one factor, so that they sum to the cap when over it."""
+    """G1.3.3, G5.2: a unit's projects under one cap scaled by one factor so that they sum to it when over it."""
     edition = edition_of(data.edition)
-    groups: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
-    for item in data.items:
-        if item.project_type in CAP_GROUPS:
-            groups[(item.uscc, CAP_GROUPS[item.project_type])][item.key] = item.amount
-    capped: dict[str, Decimal] = {}
-    steps = []
-    for (uscc, cap_path), members in groups.items():
-        cap, clause = edition.cited(cap_path)
-        scaled, factor = scale_to_total(members, cap)
-        capped.update(scaled)
-        if factor != 1:
-            steps.append(TraceStep(step="unit cap", clause=clause, inputs={"uscc": uscc, "amounts": {
-                k: str(v) for k, v in members.items()}}, parameter={"name": cap_path, "value": str(cap),
-                                                                     "clause": clause},
-                result={k: str(v) for k, v in scaled.items()},
-                note=f"scaled by {factor:.6f}, largest remainder to the fen"))
-    items = [CappedItem(**item.model_dump(), capped_amount=capped.get(item.key, item.amount)) for item in data.items]
-    return UnitCapsRead(items=items, trace=steps)
+    _unique_keys([i.key for i in data.items])
+    capped, trace = apply_unit_caps(edition, [(i.key, i.uscc, i.project_type, i.amount) for i in data.items])
+    return UnitCapsRead(edition=edition.name, trace=trace.steps,
+                        items=[CappedItem(**i.model_dump(), capped_amount=capped[i.key]) for i in data.items])
 
 
 def budget_scaling(data: BudgetScalingIn) -> BudgetScalingRead:
-    """统筹调整 (N4.3): one pro-rata factor (or one per type budget), floor, then largest remainder."""
-    keys = [item.key for item in data.items]
-    if len(set(keys)) != len(keys):
-        raise Unprocessable("Every item needs its own key.", errors=[{"field": "body.items", "message":
-                                                                      "duplicate keys", "code": "unique"}])
-    total = sum((item.amount for item in data.items), Decimal("0.00"))
-    steps: list[TraceStep] = []
-    if data.type_budgets:
-        allocated: dict[str, Decimal] = {}
-        for project_type in dict.fromkeys(item.project_type for item in data.items):
-            members = {i.key: i.amount for i in data.items if i.project_type == project_type}
-            budget = data.type_budgets.get(project_type)
-            if budget is None:
-                raise Unprocessable(f"No budget for project type {project_type}.",
-                                    errors=[{"field": "body.type_budgets", "message": f"{project_type} missing",
-                                             "code": "missing"}])
-            scaled, factor = scale_to_total(members, budget)
-            allocated.update(scaled)
-            steps.append(_step(f"scale {project_type}", members, budget, scaled, factor))
-        factor = Decimal("1") if all(allocated[i.key] == i.amount for i in data.items) else None
+    """统筹调整 (N4.3): one pro-rata factor (or one per type budget), floor to the fen, then largest remainder."""
+    _unique_keys([i.key for i in data.items])
+    budgets: dict[str | None, Decimal] = dict(data.type_budgets or {})
+    reserved = sum(budgets.values(), ZERO)
+    if reserved > data.budget:
+        raise Unprocessable(f"The budgets per type ({reserved}) exceed the fund ({data.budget}).",
+                            errors=[{"field": "body.type_budgets", "message": "more than the budget", "code": "sum"}])
+    budgets[OTHERS] = data.budget - reserved
+    groups: dict[str | None, dict[str, Decimal]] = defaultdict(dict)
+    for item in data.items:
+        groups[item.project_type if item.project_type in (data.type_budgets or {}) else OTHERS][item.key] = item.amount
+    trace, allocated, factors = Trace(), {}, {}
+    for group, members in groups.items():
+        scaled, factor = scale_to_total(members, budgets[group])
+        allocated.update(scaled)
+        factors[group] = _factor_text(factor)
+        requested = sum(members.values(), ZERO)
+        binds = requested > budgets[group]
+        name = "the fund" if group == OTHERS and not data.type_budgets else (
+            "the types without a budget of their own" if group == OTHERS else group)
+        trace.add(f"scale {name}", "N4.3", {"allocated": sum(scaled.values(), ZERO), "factor": factors[group]},
+                  inputs={"requested": requested, "projects": len(members)},
+                  parameter={"budget": budgets[group]},
+                  note=("over budget: scaled pro rata, floored to the fen, largest remainders get the fens left "
+                        "over, so the group sums exactly to its budget" if binds else "within budget: unchanged"))
+    if not data.type_budgets:
+        factor_text = factors.get(OTHERS, "1")
     else:
-        members = {i.key: i.amount for i in data.items}
-        allocated, factor = scale_to_total(members, data.budget)
-        steps.append(_step("scale to the fund", members, data.budget, allocated, factor))
-    total_allocated = sum(allocated.values(), Decimal("0.00"))
-    factor_text = str(factor.quantize(FACTOR_PLACES)) if factor is not None and factor != 1 else \
-        ("1" if factor is not None else "per type")
-    return BudgetScalingRead(factor=factor_text, total_requested=total,
-                             total_allocated=total_allocated, trace=steps,
+        factor_text = "per type"
+    return BudgetScalingRead(factor=factor_text, factors={("other" if k == OTHERS else k): v for k, v in factors.items()},
+                             total_requested=sum((i.amount for i in data.items), ZERO),
+                             total_allocated=sum(allocated.values(), ZERO), trace=trace.steps,
                              items=[ScaledItem(**i.model_dump(), allocated=allocated[i.key]) for i in data.items])
 
 
-def _step(name: str, members: dict, budget: Decimal, scaled: dict, factor: Decimal) -> TraceStep:
-    requested = sum(members.values(), Decimal("0.00"))
-    binds = requested > budget
-    return TraceStep(step=name, clause="N4.3", inputs={"requested": str(requested), "projects": len(members)},
-                     parameter={"name": "budget", "value": str(budget)},
-                     result={"allocated": str(sum(scaled.values(), Decimal("0.00"))),
-                             "factor": str(factor.quantize(Decimal("0.000001"))) if binds else "1"},
-                     note=("over budget: scaled pro rata, floored to the fen, largest remainders get the "
-                           f"{FEN}s left over" if binds else "within budget: unchanged"))
+def _factor_text(factor: Decimal) -> str:
+    return "1" if factor == 1 else str(factor.quantize(FACTOR_PLACES))

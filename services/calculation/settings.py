@@ -1,4 +1,5 @@
 """Settings of the calculation service (env prefix CALCULATION_)."""
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from common.settings import ServiceSettings
@@ -8,6 +9,10 @@ class CalculationSettings(ServiceSettings):
     """Calculation service settings."""
 
     model_config = SettingsConfigDict(env_prefix="CALCULATION_", extra="ignore")
+
+    intake_url: str = Field("http://127.0.0.1:8001",
+                            description="Base URL of the intake service (dossiers of applications priced by id)")
+    call_timeout_s: float = Field(10.0, description="Seconds to wait for another service")
 
     def sqlite_name(self) -> str:
         return "calculation.db"

@@ -1,7 +1,11 @@
 """The eligibility service's own database: engine creation and migrations."""
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated
 
+from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from common.db import open_service_database
 
@@ -20,3 +24,18 @@ def migrate() -> None:
     """Apply the migrations (the `migrate` command and the deployment's migration job)."""
     settings = EligibilitySettings(migrate_on_start=True)
     open_database(settings).dispose()
+
+
+def get_evaluation_session(request: Request) -> Iterator[Session]:
+    """A session for evaluations: they write only unaudited tables (evaluations, claims), so unlike
+    common.db.get_session they need not queue behind the audit chain's head; commits or rolls back likewise."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+EvaluationSessionDep = Annotated[Session, Depends(get_evaluation_session, scope="function")]

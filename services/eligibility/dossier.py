@@ -1,12 +1,16 @@
 """The eligibility service's own reading of a dossier (docs/dossier.md): only what its rules look at."""
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date, datetime, timezone
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from common.money import Money
+
+# instants outside these years are not the programme's (and would overflow time-zone arithmetic)
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc)
+LineNo = Annotated[int, Field(ge=1, le=1_000_000, description="序号")]
 
 
 class Loose(BaseModel):
@@ -16,76 +20,109 @@ class Loose(BaseModel):
 
 
 class DossierApplicant(Loose):
-    uscc: str = Field(description="统一社会信用代码")
-    name: str = Field(default="", description="申报单位名称")
-    district_code: str | None = Field(default=None, description="注册地区市县代码")
-    independent_legal_person: bool | None = Field(default=None, description="独立法人资格（承诺书第1项）")
+    """The applicant unit (申报单位)."""
+
+    uscc: str = Field(min_length=1, max_length=40, description="统一社会信用代码 (GB 32100)")
+    name: str = Field(default="", max_length=200, description="申报单位名称")
+    district_code: str | None = Field(default=None, max_length=12, description="注册地区市县代码")
+    independent_legal_person: bool | None = Field(default=None, description="是否具有独立法人资格")
 
 
 class Commitment(Loose):
-    pledges: dict[str, bool] = Field(default_factory=dict, description="承诺事项")
-    signatory: str | None = None
-    signed_on: date | None = None
+    """附件1 承诺书."""
+
+    pledges: dict[str, bool] = Field(default_factory=dict, description="承诺事项（键见 docs/dossier.md）")
+    signatory: str | None = Field(default=None, max_length=100, description="法定代表人或被授权人")
+    signed_on: date | None = Field(default=None, description="签署日期")
 
 
 class Platform(Loose):
-    platform_name: str = ""
-    completed_on: date | None = None
-    served_firm_count: int | None = None
+    """附件2 平台申请表 (the platform, or the TCM base's platform)."""
+
+    platform_name: str = Field(default="", max_length=200, description="平台名称")
+    completed_on: date | None = Field(default=None, description="平台建成时间")
+    served_firm_count: int | None = Field(default=None, ge=0, le=10_000_000, description="服务本市企业数量（家）")
 
 
 class Expense(Loose):
-    line_no: int
-    expense_kind: str
-    invoice_number: str
-    invoice_date: date
+    """附件3 费用支出清单, one line."""
+
+    line_no: LineNo
+    expense_kind: str = Field(max_length=60, description="费用类别")
+    invoice_number: str = Field(min_length=1, max_length=40, description="发票号码")
+    invoice_date: date = Field(description="发票开具日期")
+
+
+class ServedFirm(Loose):
+    """附件4 服务企业情况表, one line."""
+
+    line_no: LineNo
+    name: str = Field(default="", max_length=200, description="企业名称")
+    uscc: str | None = Field(default=None, max_length=40, description="统一社会信用代码")
 
 
 class Certification(Loose):
-    line_no: int
-    scheme: str
-    certified_on: date
+    """附件5 国际资质认证申请表, one line."""
+
+    line_no: LineNo
+    scheme: str = Field(max_length=60, description="认证名称")
+    certified_on: date = Field(description="认证时间")
 
 
 class Offshore(Loose):
-    approved_usd: Money
+    """离岸执行额 (G2.1.2, G3.1.2, G4.1.2)."""
+
+    approved_usd: Money = Field(description="支持期内经核准的离岸执行额（美元）")
 
 
 class Award(Loose):
-    title: str
+    """品牌荣誉 (G3.1.2)."""
+
+    title: str = Field(max_length=60, description="荣誉称号")
 
 
 class InterestContract(Loose):
-    line_no: int
-    receipt_currency: str = "USD"
+    """附件9 贴息支持申请表, one contract."""
+
+    line_no: LineNo
+    executed_on: date | None = Field(default=None, description="执行日期")
+    receipt_on: date | None = Field(default=None, description="收汇日期")
+    receipt_currency: str = Field(default="USD", max_length=8, description="收汇币种")
 
 
 class TcmBase(Loose):
-    base_name: str = ""
-    first_application: bool | None = None
+    """国家中医药服务出口基地 (G5.1.1, G5.1.3)."""
+
+    base_name: str = Field(default="", max_length=200, description="基地名称")
+    first_application: bool | None = Field(default=None, description="是否首次申报基地建设支持")
 
 
 class Content(Loose):
-    f1_commitment: Commitment | None = None
-    f2_platform: Platform | None = None
-    f3_expenses: list[Expense] | None = None
-    f4_served_firms: list[dict] | None = None
-    f5_certifications: list[Certification] | None = None
-    offshore_execution: Offshore | None = None
-    award: Award | None = None
-    f9_interest_contracts: list[InterestContract] | None = None
-    tcm_base: TcmBase | None = None
+    """The forms the rules read."""
+
+    f1_commitment: Commitment | None = Field(default=None, description="附件1 承诺书")
+    f2_platform: Platform | None = Field(default=None, description="附件2 平台申请表")
+    f3_expenses: list[Expense] | None = Field(default=None, max_length=5000, description="附件3 费用支出清单")
+    f4_served_firms: list[ServedFirm] | None = Field(default=None, max_length=20000, description="附件4 服务企业情况表")
+    f5_certifications: list[Certification] | None = Field(default=None, max_length=100,
+                                                          description="附件5 国际资质认证申请表")
+    offshore_execution: Offshore | None = Field(default=None, description="离岸执行额")
+    award: Award | None = Field(default=None, description="品牌荣誉")
+    f9_interest_contracts: list[InterestContract] | None = Field(default=None, max_length=5000,
+                                                                 description="附件9 贴息支持申请表")
+    tcm_base: TcmBase | None = Field(default=None, description="中医药服务出口基地")
 
 
 class Dossier(Loose):
-    """One application, self-contained."""
+    """One application, self-contained (docs/dossier.md)."""
 
-    edition: str = Field(description="Programme edition, e.g. 2024")
-    application_id: str | None = Field(default=None, description="null for a pre-check")
-    project_type: str = Field(description="项目类型 (POLICY.md vocabulary)")
-    submitted_at: datetime | None = Field(default=None, description="提交时间; null for a pre-check")
-    applicant: DossierApplicant = Field(description="The applicant unit")
-    content: Content = Field(default_factory=Content, description="The forms (附件1–9)")
+    edition: str = Field(max_length=32, description="Programme edition, e.g. 2024 (年度)")
+    application_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                       description="申请编号; null for a pre-check")
+    project_type: str = Field(max_length=40, description="项目类型 (POLICY.md vocabulary)")
+    submitted_at: datetime | None = Field(default=None, description="提交时间 (ISO 8601 with offset); null for a pre-check")
+    applicant: DossierApplicant = Field(description="申报单位")
+    content: Content = Field(default_factory=Content, description="申报表单（附件1–9）")
 
     model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{
         "edition": "2024", "application_id": None, "project_type": "certification", "submitted_at": None,
@@ -96,7 +133,13 @@ class Dossier(Loose):
                                            "certified_on": "2024-05-01", "fee": "200000.00",
                                            "requested": "140000.00"}]}}]})
 
-
-def usd(amount: Decimal) -> str:
-    """An amount as the notice writes it: 999,999.99."""
-    return f"{amount:,.2f}"
+    @field_validator("submitted_at")
+    @classmethod
+    def _plausible_instant(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return value
+        if value.tzinfo is None:  # docs/dossier.md: instants carry an offset; a bare one is read as UTC
+            value = value.replace(tzinfo=timezone.utc)
+        if not EARLIEST <= value < LATEST:
+            raise ValueError("submitted_at lies outside the years 2000–2199")
+        return value

@@ -1,7 +1,7 @@
 """Tables of the eligibility service: evaluations and the registries the rules consult."""
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from common.audit import AuditEventBase, AuditHeadBase
@@ -11,7 +11,7 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 
 class Evaluation(SQLModel, table=True):
-    """One evaluation of a dossier: outcome and every check made."""
+    """One evaluation of a dossier (a submission or a pre-check): outcome and every check made."""
 
     __audit__ = False  # a computed answer, not a change of anyone's data
 
@@ -19,13 +19,19 @@ class Evaluation(SQLModel, table=True):
     application_id: str | None = Field(default=None, index=True, max_length=64)
     edition: str = Field(max_length=16)
     project_type: str = Field(max_length=32)
+    uscc: str | None = Field(default=None, index=True, max_length=40)
     outcome: str = Field(max_length=16)
+    reference_date: date | None = None
+    submitted_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
+    dossier_sha256: str | None = Field(default=None, max_length=64)
     checks: list = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
 class CreditEntry(SQLModel, table=True):
-    """An entry of the joint-punishment credit list (N3.1)."""
+    """An entry of the joint-punishment credit list (N3.1); (uscc, kind, source, listed_on) names it."""
+
+    __table_args__ = (UniqueConstraint("uscc", "kind", "source", "listed_on"),)
 
     id: str = Field(primary_key=True, max_length=36)
     uscc: str = Field(index=True, max_length=18)
@@ -36,7 +42,9 @@ class CreditEntry(SQLModel, table=True):
 
 
 class Debarment(SQLModel, table=True):
-    """A unit barred from applying until a date (N3.2)."""
+    """A unit barred from applying until a date (N3.2); (uscc, source, starts_on) names it."""
+
+    __table_args__ = (UniqueConstraint("uscc", "source", "starts_on"),)
 
     id: str = Field(primary_key=True, max_length=36)
     uscc: str = Field(index=True, max_length=18)
@@ -53,32 +61,25 @@ class RecognisedBase(SQLModel, table=True):
     uscc: str = Field(unique=True, max_length=18)
     base_name: str = Field(max_length=200)
     recognised_on: date | None = None
+    # G5.1.3: the edition whose construction support the base already received before this system kept claims
+    construction_supported_in: str | None = Field(default=None, max_length=16)
 
 
 class ClaimedInvoice(SQLModel, table=True):
     """An invoice number an application of an edition claims (N3.3 duplicate detection)."""
 
-    __table_args__ = (UniqueConstraint("edition", "application_id", "invoice_number", "line_no"),)
+    __table_args__ = (UniqueConstraint("edition", "application_id", "invoice_number", "line_no"),
+                      Index("ix_claimedinvoice_edition_invoice_key", "edition", "invoice_key"))
     __audit__ = False  # derived from the application, replaced on every evaluation
 
     id: int | None = Field(default=None, primary_key=True)
     edition: str = Field(max_length=16)
     application_id: str = Field(index=True, max_length=64)
-    invoice_number: str = Field(index=True, max_length=40)
+    invoice_number: str = Field(max_length=40)
+    invoice_key: str = Field(max_length=40)  # the number without spaces, upper case: what two claims compare
     line_no: int
-    uscc: str = Field(max_length=18)
-
-
-class AuditEvent(AuditEventBase, table=True):
-    """Eligibility's audit trail (registry changes)."""
-
-    __tablename__ = "audit_event"
-
-
-class AuditHead(AuditHeadBase, table=True):
-    """Head of eligibility's audit chain."""
-
-    __tablename__ = "audit_head"
+    uscc: str = Field(index=True, max_length=18)
+    project_type: str | None = Field(default=None, max_length=32)
 
 
 class ClaimedProject(SQLModel, table=True):
@@ -92,3 +93,15 @@ class ClaimedProject(SQLModel, table=True):
     uscc: str = Field(max_length=18)
     project_type: str = Field(max_length=32)
     project_key: str = Field(index=True, max_length=200)
+
+
+class AuditEvent(AuditEventBase, table=True):
+    """Eligibility's audit trail (registry changes)."""
+
+    __tablename__ = "audit_event"
+
+
+class AuditHead(AuditHeadBase, table=True):
+    """Head of eligibility's audit chain."""
+
+    __tablename__ = "audit_head"

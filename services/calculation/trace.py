@@ -1,0 +1,67 @@
+"""A computation's trace: each step with its inputs, the parameter used (value, clause, effective date), the
+result and why, so that an officer or auditor can redo the sum by hand."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from common.parameters import Edition
+
+
+@dataclass(frozen=True)
+class Cited:
+    """A parameter's value on the reference date and how a trace cites it."""
+
+    path: str
+    value: Any
+    clause: str
+    effective_from: date
+
+    def cite(self) -> dict[str, Any]:
+        """{name, value, clause, effective_from} for a trace step."""
+        return {"name": self.path, "value": text(self.value), "clause": self.clause,
+                "effective_from": self.effective_from.isoformat()}
+
+
+def cited(edition: Edition, path: str, on: date | None) -> Cited:
+    """A parameter as in effect on `on` (its latest value when None)."""
+    parameter = edition.param(path)
+    effective, value = parameter.at(on)
+    return Cited(path, value, parameter.clause, effective)
+
+
+def text(value: Any) -> Any:
+    """A value as the trace shows it: decimals and dates as strings."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): text(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [text(v) for v in value]
+    return value
+
+
+@dataclass
+class Trace:
+    """The steps of one computation, in order."""
+
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, step: str, clause: str, result: Any, *, inputs: dict | None = None,
+            parameter: Cited | dict | None = None, note: str = "") -> None:
+        """Record one step; `parameter` is one cited parameter or a dict of them by role."""
+        if isinstance(parameter, Cited):
+            shown = parameter.cite()
+        else:
+            shown = {k: (v.cite() if isinstance(v, Cited) else text(v)) for k, v in (parameter or {}).items()}
+        self.steps.append({"step": step, "clause": clause, "inputs": text(inputs or {}), "parameter": shown,
+                           "result": text(result), "note": note})
+
+    def warn(self, message: str) -> None:
+        """Something the caller should know that does not stop the computation."""
+        self.warnings.append(message)

@@ -1,0 +1,384 @@
+"""The registries the rules consult: credit list (N3.1), debarments (N3.2), recognised TCM bases (G5.1.1) and the
+invoices and projects submitted applications claim (N3.3, G5.1.3). Imports, listings, and what they hold
+against one unit on a reference date."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import uuid
+from datetime import date
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from common.pagination import Page, PageParams
+from common.parameters import Edition
+from common.problems import Unprocessable, UnsupportedMediaType
+
+from .dossier import Dossier
+from .models import ClaimedInvoice, ClaimedProject, CreditEntry, Debarment, RecognisedBase
+from .schemas import (ClaimedInvoiceRead, CreditEntryIn, CreditEntryRead, DebarmentIn, DebarmentRead, ImportResult,
+                      RecognisedBaseIn, RecognisedBaseRead, UnitRegistryRead)
+
+MAX_IMPORT_ROWS = 50_000
+
+
+def years_before(day: date, years: int) -> date:
+    """The same calendar day `years` earlier (28 February for 29 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def years_after(day: date, years: int) -> date:
+    """The same calendar day `years` later (1 March for 29 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, month=3, day=1)
+
+
+def invoice_key(number: str) -> str:
+    """What two claims of one invoice have in common: the number without spaces, in upper case."""
+    return re.sub(r"\s+", "", number).upper()[:40]
+
+
+def project_key(dossier: Dossier) -> str:
+    """What names a project across applications: its platform's name, spaces and case aside."""
+    platform = dossier.content.f2_platform
+    return "".join(platform.platform_name.split()).lower()[:200] if platform and platform.platform_name else ""
+
+
+# --- imports -----------------------------------------------------------------------------------------------
+
+def parse_rows(body: bytes, content_type: str, model: type[BaseModel]) -> list[BaseModel]:
+    """Rows of a bulk import, JSON (a list of objects) or CSV (a header row of field names); all or nothing."""
+    media = content_type.split(";")[0].strip().lower()
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Unprocessable("The import is not UTF-8 text.") from None
+    if media == "application/json":
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise Unprocessable(f"The import is not JSON: {exc}.") from None
+        if not isinstance(raw, list):
+            raise Unprocessable("A JSON import is a list of entries.")
+        rows, offset = raw, 0
+    elif media in ("text/csv", "application/csv"):
+        reader = csv.DictReader(io.StringIO(text))
+        unknown = set(reader.fieldnames or []) - set(model.model_fields)
+        if not reader.fieldnames or unknown:
+            raise Unprocessable(f"The CSV header names the fields of an entry ({', '.join(model.model_fields)})"
+                                + (f"; unknown: {', '.join(sorted(unknown))}" if unknown else "") + ".")
+        rows = [{k: (v if v not in ("", None) else None) for k, v in row.items() if k is not None} for row in reader]
+        offset = 1  # the header is line 1: the first entry is on line 2
+    else:
+        raise UnsupportedMediaType("Send the import as application/json (a list) or text/csv.")
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise Unprocessable(f"At most {MAX_IMPORT_ROWS} entries per import; this one has {len(rows)}.")
+    parsed, errors = [], []
+    for index, row in enumerate(rows):
+        try:
+            parsed.append(model.model_validate({k: v for k, v in row.items() if v is not None}
+                                               if isinstance(row, dict) else row))
+        except ValidationError as exc:
+            for err in exc.errors()[:5]:
+                field = ".".join(str(p) for p in err["loc"])
+                errors.append({"field": f"row {index + 1 + offset}.{field}", "message": err["msg"],
+                               "code": err["type"]})
+    if errors:
+        raise Unprocessable(f"{len(errors)} problems in the import; nothing was stored.", errors=errors[:100])
+    return parsed
+
+
+def import_credit_entries(session: Session, entries: list[CreditEntryIn]) -> ImportResult:
+    """Add or update credit-list entries, named by (uscc, kind, source, listed_on): a re-import updates."""
+    created = updated = 0
+    for entry in _unique(entries, lambda e: (e.uscc, e.kind, e.source, e.listed_on)):
+        row = session.exec(select(CreditEntry).where(CreditEntry.uscc == entry.uscc, CreditEntry.kind == entry.kind,
+                                                     CreditEntry.source == entry.source,
+                                                     CreditEntry.listed_on == entry.listed_on)).first()
+        if row is None:
+            session.add(CreditEntry(id=str(uuid.uuid4()), **entry.model_dump()))
+            created += 1
+        elif row.delisted_on != entry.delisted_on:
+            row.delisted_on = entry.delisted_on
+            session.add(row)
+            updated += 1
+    session.flush()
+    return ImportResult(imported=len(entries), created=created, updated=updated)
+
+
+def import_debarments(session: Session, entries: list[DebarmentIn], years: int) -> ImportResult:
+    """Add or update debarments, named by (uscc, source, starts_on); no end date: `years` later (N3.2)."""
+    created = updated = 0
+    for entry in _unique(entries, lambda e: (e.uscc, e.source, e.starts_on)):
+        ends_on = entry.ends_on or years_after(entry.starts_on, years)
+        row = session.exec(select(Debarment).where(Debarment.uscc == entry.uscc, Debarment.source == entry.source,
+                                                   Debarment.starts_on == entry.starts_on)).first()
+        if row is None:
+            session.add(Debarment(id=str(uuid.uuid4()), uscc=entry.uscc, reason=entry.reason, source=entry.source,
+                                  starts_on=entry.starts_on, ends_on=ends_on))
+            created += 1
+        elif (row.reason, row.ends_on) != (entry.reason, ends_on):
+            row.reason, row.ends_on = entry.reason, ends_on
+            session.add(row)
+            updated += 1
+    session.flush()
+    return ImportResult(imported=len(entries), created=created, updated=updated)
+
+
+def record_debarment(session: Session, entry: DebarmentIn, years: int) -> DebarmentRead:
+    """One debarment (disbursement sends one with a clawback for forged materials); sent again, it is the same."""
+    import_debarments(session, [entry], years)
+    row = session.exec(select(Debarment).where(Debarment.uscc == entry.uscc, Debarment.source == entry.source,
+                                               Debarment.starts_on == entry.starts_on)).one()
+    return DebarmentRead.model_validate(row, from_attributes=True)
+
+
+def import_recognised_bases(session: Session, entries: list[RecognisedBaseIn]) -> ImportResult:
+    """Add or update recognised bases, one per unit."""
+    created = updated = 0
+    for entry in _unique(entries, lambda e: e.uscc):
+        row = session.exec(select(RecognisedBase).where(RecognisedBase.uscc == entry.uscc)).first()
+        if row is None:
+            session.add(RecognisedBase(id=str(uuid.uuid4()), **entry.model_dump()))
+            created += 1
+            continue
+        changed = False
+        for name, value in entry.model_dump().items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+                changed = True
+        if changed:
+            session.add(row)
+            updated += 1
+    session.flush()
+    return ImportResult(imported=len(entries), created=created, updated=updated)
+
+
+def _unique(entries: list, key) -> list:
+    """The last of entries that share a key (a file that lists one entry twice means its last line)."""
+    return list({key(e): e for e in entries}.values())
+
+
+# --- listings ----------------------------------------------------------------------------------------------
+
+def _page(session: Session, query, count_query, page: PageParams, read: type[BaseModel]) -> Page:
+    total = session.exec(count_query).one()
+    rows = session.exec(query.offset(page.offset).limit(page.limit)).all()
+    return Page(items=[read.model_validate(r, from_attributes=True) for r in rows], total=total,
+                limit=page.limit, offset=page.offset)
+
+
+def list_credit_entries(session: Session, page: PageParams, uscc: str | None) -> Page[CreditEntryRead]:
+    """Credit-list entries, newest listing first."""
+    where = [CreditEntry.uscc == uscc] if uscc else []
+    return _page(session, select(CreditEntry).where(*where).order_by(CreditEntry.listed_on.desc(), CreditEntry.id),
+                 select(func.count()).select_from(CreditEntry).where(*where), page, CreditEntryRead)
+
+
+def list_debarments(session: Session, page: PageParams, uscc: str | None) -> Page[DebarmentRead]:
+    """Debarments, latest end first."""
+    where = [Debarment.uscc == uscc] if uscc else []
+    return _page(session, select(Debarment).where(*where).order_by(Debarment.ends_on.desc(), Debarment.id),
+                 select(func.count()).select_from(Debarment).where(*where), page, DebarmentRead)
+
+
+def list_recognised_bases(session: Session, page: PageParams, uscc: str | None) -> Page[RecognisedBaseRead]:
+    """Recognised bases by name."""
+    where = [RecognisedBase.uscc == uscc] if uscc else []
+    return _page(session, select(RecognisedBase).where(*where).order_by(RecognisedBase.base_name, RecognisedBase.id),
+                 select(func.count()).select_from(RecognisedBase).where(*where), page, RecognisedBaseRead)
+
+
+def list_claimed_invoices(session: Session, page: PageParams, *, edition: str | None, uscc: str | None,
+                          invoice_number: str | None, application_id: str | None,
+                          duplicates_only: bool) -> Page[ClaimedInvoiceRead]:
+    """Invoice numbers claimed by submitted applications; `duplicates_only`: those claimed more than once."""
+    where = []
+    if edition:
+        where.append(ClaimedInvoice.edition == edition)
+    if uscc:
+        where.append(ClaimedInvoice.uscc == uscc)
+    if invoice_number:
+        where.append(ClaimedInvoice.invoice_key == invoice_key(invoice_number))
+    if application_id:
+        where.append(ClaimedInvoice.application_id == application_id)
+    query = select(ClaimedInvoice)
+    if duplicates_only:
+        twice = (select(ClaimedInvoice.edition, ClaimedInvoice.invoice_key)
+                 .group_by(ClaimedInvoice.edition, ClaimedInvoice.invoice_key).having(func.count() > 1).subquery())
+        query = query.join(twice, (ClaimedInvoice.edition == twice.c.edition)
+                           & (ClaimedInvoice.invoice_key == twice.c.invoice_key))
+    query = query.where(*where)
+    count = select(func.count()).select_from(query.subquery())
+    return _page(session, query.order_by(ClaimedInvoice.edition, ClaimedInvoice.invoice_key,
+                                         ClaimedInvoice.application_id, ClaimedInvoice.line_no),
+                 count, page, ClaimedInvoiceRead)
+
+
+def unit_view(session: Session, uscc: str, on: date, edition: Edition) -> UnitRegistryRead:
+    """Everything the registries hold on one unit, and what counts against it on a date (N3.1, N3.2)."""
+    since = years_before(on, edition.value("registries.credit_lookback_years"))
+    credit = session.exec(select(CreditEntry).where(CreditEntry.uscc == uscc).order_by(CreditEntry.listed_on)).all()
+    debarments = session.exec(select(Debarment).where(Debarment.uscc == uscc).order_by(Debarment.starts_on)).all()
+    base = session.exec(select(RecognisedBase).where(RecognisedBase.uscc == uscc)).first()
+    claims = session.exec(select(func.count()).select_from(ClaimedInvoice).where(ClaimedInvoice.uscc == uscc)).one()
+    projects = session.exec(select(ClaimedProject).where(ClaimedProject.uscc == uscc)
+                            .order_by(ClaimedProject.edition, ClaimedProject.application_id)).all()
+    return UnitRegistryRead(
+        uscc=uscc, on=on, since=since,
+        credit_entries=[{**CreditEntryRead.model_validate(e, from_attributes=True).model_dump(),
+                         "counts": credit_counts(e, since, on)} for e in credit],
+        debarments=[{**DebarmentRead.model_validate(d, from_attributes=True).model_dump(),
+                     "active": debarment_active(d, on)} for d in debarments],
+        recognised_base=RecognisedBaseRead.model_validate(base, from_attributes=True) if base else None,
+        claimed_invoice_count=claims,
+        applications=[{"edition": p.edition, "application_id": p.application_id, "project_type": p.project_type}
+                      for p in projects],
+        on_credit_list=any(credit_counts(e, since, on) for e in credit),
+        debarred=any(debarment_active(d, on) for d in debarments))
+
+
+def credit_counts(entry: CreditEntry, since: date, on: date) -> bool:
+    """N3.1: the entry's listed period overlaps the five years before the reference date (both ends included)."""
+    return entry.listed_on <= on and (entry.delisted_on is None or entry.delisted_on >= since)
+
+
+def debarment_active(debarment: Debarment, on: date) -> bool:
+    """N3.2: the reference date falls inside the debarment, before its end."""
+    return debarment.starts_on <= on < debarment.ends_on
+
+
+# --- what the rules ask, for one dossier ---------------------------------------------------------------------
+
+class DossierRegistry:
+    """The registries as the rules see them for one dossier on its reference date; each asked at most once."""
+
+    def __init__(self, session: Session, dossier: Dossier, edition: Edition, on: date) -> None:
+        self.session, self.dossier, self.edition, self.on = session, dossier, edition, on
+        self.uscc = dossier.applicant.uscc
+        self._cache: dict[str, object] = {}
+
+    def _once(self, name: str, compute):
+        if name not in self._cache:
+            self._cache[name] = compute()
+        return self._cache[name]
+
+    def credit_hits(self) -> list[dict]:
+        """N3.1: entries whose listed period overlaps the look-back years."""
+        def compute():
+            since = years_before(self.on, self.edition.value("registries.credit_lookback_years", self.on))
+            labels = self.edition.value("registries.credit_kinds", self.on)
+            rows = self.session.exec(select(CreditEntry).where(CreditEntry.uscc == self.uscc)
+                                     .order_by(CreditEntry.listed_on)).all()
+            return [{"kind": e.kind, "kind_label": labels.get(e.kind, e.kind), "source": e.source,
+                     "listed_on": e.listed_on.isoformat(),
+                     "delisted_on": e.delisted_on.isoformat() if e.delisted_on else None}
+                    for e in rows if credit_counts(e, since, self.on)]
+        return self._once("credit", compute)
+
+    def debarments(self) -> list[dict]:
+        """N3.2: debarments in force on the reference date."""
+        def compute():
+            rows = self.session.exec(select(Debarment).where(Debarment.uscc == self.uscc)
+                                     .order_by(Debarment.starts_on)).all()
+            return [{"reason": d.reason, "source": d.source, "starts_on": d.starts_on.isoformat(),
+                     "ends_on": d.ends_on.isoformat()} for d in rows if debarment_active(d, self.on)]
+        return self._once("debarments", compute)
+
+    def recognised_base(self) -> dict | None:
+        """G5.1.1: the unit's entry in the registry of recognised bases."""
+        def compute():
+            base = self.session.exec(select(RecognisedBase).where(RecognisedBase.uscc == self.uscc)).first()
+            return None if base is None else {"base_name": base.base_name, "recognised_on":
+                                              base.recognised_on.isoformat() if base.recognised_on else None,
+                                              "construction_supported_in": base.construction_supported_in}
+        return self._once("base", compute)
+
+    def duplicate_invoices(self) -> list[dict]:
+        """N3.3: invoice numbers this dossier claims twice, or that another application of the edition claims."""
+        def compute():
+            own: dict[str, list] = {}
+            for line in self.dossier.content.f3_expenses or []:
+                own.setdefault(invoice_key(line.invoice_number), []).append(line)
+            found = [{"invoice_number": group[0].invoice_number, "application_id": self.dossier.application_id,
+                      "within": True, "lines": [x.line_no for x in group]} for group in own.values() if len(group) > 1]
+            if own:
+                query = select(ClaimedInvoice).where(ClaimedInvoice.edition == self.dossier.edition,
+                                                     ClaimedInvoice.invoice_key.in_(list(own)))
+                if self.dossier.application_id:
+                    query = query.where(ClaimedInvoice.application_id != self.dossier.application_id)
+                others: dict[tuple[str, str], list[int]] = {}
+                for claim in self.session.exec(query.order_by(ClaimedInvoice.application_id,
+                                                              ClaimedInvoice.line_no)).all():
+                    others.setdefault((claim.invoice_key, claim.application_id), []).append(claim.line_no)
+                for (key, application_id), their_lines in others.items():
+                    found.append({"invoice_number": own[key][0].invoice_number, "application_id": application_id,
+                                  "within": False, "lines": their_lines, "own_lines": [x.line_no for x in own[key]]})
+            return found
+        return self._once("invoices", compute)
+
+    def duplicate_projects(self, per_unit: int) -> list[dict]:
+        """N3.3: other applications of the edition declaring the same platform, or more of the unit's type than
+        `per_unit` allows."""
+        def compute():
+            query = select(ClaimedProject).where(ClaimedProject.edition == self.dossier.edition)
+            if self.dossier.application_id:
+                query = query.where(ClaimedProject.application_id != self.dossier.application_id)
+            key = project_key(self.dossier)
+            same_unit = (ClaimedProject.uscc == self.uscc) & (ClaimedProject.project_type == self.dossier.project_type)
+            found = []
+            rows = self.session.exec(query.where(same_unit | (ClaimedProject.project_key == key) if key else same_unit)
+                                     .order_by(ClaimedProject.application_id)).all()
+            same_type = [c for c in rows if c.uscc == self.uscc and c.project_type == self.dossier.project_type]
+            for claim in rows:
+                if key and claim.project_key == key:
+                    found.append({"application_id": claim.application_id, "uscc": claim.uscc,
+                                  "project_type": claim.project_type, "why": "the same platform / 同一平台"})
+                elif per_unit and len(same_type) >= per_unit:
+                    found.append({"application_id": claim.application_id, "uscc": claim.uscc,
+                                  "project_type": claim.project_type,
+                                  "why": f"more than {per_unit} of this type by the unit / 超过每单位 {per_unit} 项"})
+            return found
+        return self._once(f"projects-{per_unit}", compute)
+
+    def earlier_construction(self) -> list[dict]:
+        """G5.1.3: the unit's construction claims in earlier editions (the registry's and this system's)."""
+        def compute():
+            rows = self.session.exec(select(ClaimedProject).where(
+                ClaimedProject.uscc == self.uscc, ClaimedProject.project_type == self.dossier.project_type,
+                ClaimedProject.edition < self.dossier.edition)).all()
+            found = [{"edition": c.edition, "application_id": c.application_id} for c in rows]
+            base = self.recognised_base()
+            if base and base["construction_supported_in"] and base["construction_supported_in"] < self.dossier.edition:
+                found.append({"edition": base["construction_supported_in"], "application_id": None})
+            return found
+        return self._once("earlier", compute)
+
+
+def record_claims(session: Session, dossier: Dossier) -> None:
+    """Remember a submitted application's project and invoice numbers (re-evaluating replaces them)."""
+    for table in (ClaimedInvoice, ClaimedProject):
+        for old in session.exec(select(table).where(table.application_id == dossier.application_id)):
+            session.delete(old)
+    session.flush()
+    uscc = dossier.applicant.uscc
+    session.add(ClaimedProject(edition=dossier.edition, application_id=dossier.application_id, uscc=uscc,
+                               project_type=dossier.project_type, project_key=project_key(dossier)))
+    seen = set()
+    for line in dossier.content.f3_expenses or []:
+        if (line.invoice_number, line.line_no) in seen:  # the same line given twice is one claim
+            continue
+        seen.add((line.invoice_number, line.line_no))
+        session.add(ClaimedInvoice(edition=dossier.edition, application_id=dossier.application_id,
+                                   invoice_number=line.invoice_number, invoice_key=invoice_key(line.invoice_number),
+                                   line_no=line.line_no, uscc=uscc, project_type=dossier.project_type))
+    session.flush()
