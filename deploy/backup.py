@@ -56,6 +56,14 @@ class BackupError(Exception):
     """A backup or restore that cannot go on; the message says why and what to do."""
 
 
+def document_path(folder: Path, key: str) -> Path:
+    """Where an object's copy lives in a backup; a key that would leave the folder is refused."""
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise BackupError(f"object key {key!r} is not a plain relative path")
+    return folder / "documents" / Path(*parts)
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -235,7 +243,7 @@ def dump(to: Path) -> dict:
     store = DocumentStore(_settings("intake"))
     objects = []
     for key in store.keys():
-        target = to / "documents" / key
+        target = document_path(to, key)
         content_type = store.download(key, target)
         objects.append({"key": key, "bytes": target.stat().st_size, "sha256": sha256_of(target),
                         "content_type": content_type})
@@ -268,10 +276,9 @@ def verify(source: Path) -> dict:
     manifest = json.loads(path.read_text(encoding="utf-8"))
     if manifest.get("format") != FORMAT:
         raise BackupError(f"unknown backup format {manifest.get('format')!r}")
-    files = [(entry["file"], entry) for entry in manifest["databases"].values()]
-    files += [(f"documents/{entry['key']}", entry) for entry in manifest["documents"]["objects"]]
-    for name, entry in files:
-        file = source / name
+    files = [(source / "databases" / Path(entry["file"]).name, entry) for entry in manifest["databases"].values()]
+    files += [(document_path(source, entry["key"]), entry) for entry in manifest["documents"]["objects"]]
+    for file, entry in files:
         if not file.is_file() or file.stat().st_size != entry["bytes"] or sha256_of(file) != entry["sha256"]:
             raise BackupError(f"{file} is missing or damaged (size or SHA-256 differs from the manifest)")
     missing = set(PROCESSES) - set(manifest["databases"])
@@ -302,11 +309,11 @@ def restore(source: Path, force: bool = False) -> dict:
         raise BackupError(f"the documents store already holds {len(present)} objects: restore onto an empty "
                           "system (or --force)")
     for process, entry in manifest["databases"].items():
-        targets[process].restore(source / entry["file"])
+        targets[process].restore(source / "databases" / Path(entry["file"]).name)
         print(f"{process}: restored {entry['rows']} rows at revision {entry['revision']}", file=sys.stderr)
     store.prepare()
     for entry in manifest["documents"]["objects"]:
-        store.upload(entry["key"], source / "documents" / entry["key"], entry.get("content_type"))
+        store.upload(entry["key"], document_path(source, entry["key"]), entry.get("content_type"))
     print(f"documents: restored {len(manifest['documents']['objects'])} objects", file=sys.stderr)
     return manifest
 

@@ -228,3 +228,13 @@ def test_dated_backups_keep_the_newest(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit):
         backup.main(["dump", "--to", str(tmp_path / "x"), "--keep", "2"])
     assert "--keep" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key", ["../../etc/passwd", "/etc/passwd", "a/../../b", ""])
+def test_a_manifest_naming_files_outside_the_backup_is_refused(tmp_path, key):
+    from deploy import backup
+
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": backup.FORMAT, "databases": {}, "documents": {
+        "store": "local", "objects": [{"key": key, "bytes": 1, "sha256": "0" * 64}]}}))
+    with pytest.raises(backup.BackupError, match="not a plain relative path"):
+        backup.verify(tmp_path)
