@@ -74,16 +74,16 @@ UPGRADING = """
 ## Upgrading
 1. **Back up** (`fundflow backup dump`, below). Read the release's migrations: within an API version they are
    additive, so pods of the previous release keep working on the new schema while the rollout proceeds.
-2. **Migrate** with the new image, before the processes roll:
+2. **Migrate** with the new image:
    - compose: set the new image (`docker compose build` or a new tag) and `docker compose up -d`: the `migrate` job
      runs first and the services wait for it (they start with `*_MIGRATE_ON_START=false`).
    - Kubernetes: set the tag in the overlay's `images:`, then
      `kubectl -n fundflow delete job migrate --ignore-not-found && kubectl apply -k deploy/k8s/overlays/prod` and
      `kubectl -n fundflow wait --for=condition=complete --timeout=10m job/migrate` (a Job's template cannot change
-     in place, hence the delete). Deployments roll one pod at a time (`maxSurge: 1`, `maxUnavailable: 0`).
-   Each process's Alembic history has its own version table; on PostgreSQL an advisory lock lets one runner
-   migrate at a time, so a pod that starts before the Job has finished (Kubernetes keeps `*_MIGRATE_ON_START` on)
-   waits for it and finds the schema at head.
+     in place, hence the delete). The Deployments roll at the same time, one pod at a time (`maxSurge: 1`,
+     `maxUnavailable: 0`): each process's Alembic history has its own version table and on PostgreSQL an
+     advisory lock lets one runner migrate at a time, so a new pod (Kubernetes keeps `*_MIGRATE_ON_START` on)
+     waits for the Job, finds the schema at head and starts.
 3. **Check**: every `/readyz` answers 200, `GET /api/v1/<service>/audit-events/verify` says valid.
 4. **Rolling back** the image is safe while the migrations were additive; undoing a migration is a restore of the
    backup taken in step 1.
