@@ -1,90 +1,258 @@
-"""Typed calls from disbursement to intake."""
+"""Typed calls from disbursement to intake, calculation and eligibility (docs/internal-contracts.md).
+
+Each answer is read with disbursement's own pydantic model of it (services never import each other). A callee
+that is down, slow, answers an error or an unexpected shape is a 503/504 problem naming it, never a 500.
+Only idempotent calls are retried: GETs, and calculation's stateless computations.
+"""
 from __future__ import annotations
 
+from datetime import date
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from common.http import SyncServiceClient
+from common.money import Money
+from common.problems import ServiceUnavailable, Unprocessable
+
+M = TypeVar("M", bound=BaseModel)
 
 
-class IntakeClient:
-    """Reads the applications the districts have passed."""
+class _Answer(BaseModel):
+    """A callee's answer: unknown members are ignored, so the callee may add fields."""
 
+    model_config = ConfigDict(extra="ignore")
+
+
+class IntakeEvaluation(_Answer):
+    """The eligibility outcome intake keeps with an application."""
+
+    outcome: str
+
+
+class IntakeComputation(_Answer):
+    """The computed amount intake keeps with an application."""
+
+    amount: Money
+
+
+class IntakeApplication(_Answer):
+    """An application as intake lists it."""
+
+    id: str
+    applicant_id: str
+    edition: str
+    project_type: str
+    status: str
+    evaluation: IntakeEvaluation | None = None
+    computation: IntakeComputation | None = None
+
+
+class IntakeApplicationPage(_Answer):
+    """One page of intake's application listing."""
+
+    items: list[IntakeApplication]
+    total: int
+
+
+class IntakeApplicant(_Answer):
+    """A unit with its bank account (unmasked for a service caller)."""
+
+    id: str
+    uscc: str
+    name: str
+    district_code: str
+    bank_account_name: str = ""
+    bank_name: str = ""
+    bank_account_number: str = ""
+
+
+class DossierLine(_Answer):
+    """A numbered line of a dossier's form (F3 expense, F5 certification)."""
+
+    line_no: int
+
+
+class DossierContent(_Answer):
+    """The parts of a dossier's content the auditor's disallowed lines refer to."""
+
+    f3_expenses: list[DossierLine] | None = None
+    f5_certifications: list[DossierLine] | None = None
+
+
+class Dossier(_Answer):
+    """A dossier (docs/dossier.md): read for its line numbers, forwarded to calculation as received."""
+
+    application_id: str | None = None
+    project_type: str
+    content: DossierContent
+    raw: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    def line_numbers(self, form: str) -> set[int]:
+        """The line numbers present in a form."""
+        return {line.line_no for line in (getattr(self.content, form) or [])}
+
+
+class Computation(_Answer):
+    """Calculation's amount with its trace."""
+
+    amount: Money
+    trace: list[dict[str, Any]]
+
+
+class CappedItem(_Answer):
+    """A project after the unit caps."""
+
+    key: str
+    capped_amount: Money
+
+
+class UnitCaps(_Answer):
+    """Calculation's answer to the unit caps."""
+
+    items: list[CappedItem]
+    trace: list[dict[str, Any]]
+
+
+class ScaledItem(_Answer):
+    """A project after scaling to the fund."""
+
+    key: str
+    amount: Money
+    allocated: Money
+
+
+class BudgetScaling(_Answer):
+    """Calculation's answer to the budget scaling (N4.3)."""
+
+    factor: str
+    total_requested: Money
+    total_allocated: Money
+    items: list[ScaledItem]
+    trace: list[dict[str, Any]]
+
+
+class Debarment(_Answer):
+    """A debarment recorded in eligibility's registry (N3.2)."""
+
+    id: str
+    uscc: str
+    starts_on: date
+    ends_on: date
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    return str(body.get("detail") or body)[:300] if isinstance(body, dict) else str(body)[:300]
+
+
+class _Client:
+    """One callee: answers checked and read into models."""
+
+    service = ""
+
+    def __init__(self, base_url: str, timeout: float, auth) -> None:
+        self.http = SyncServiceClient(self.service, base_url, timeout=timeout, auth=auth)
+
+    def _call(self, model: type[M], method: str, path: str, *, idempotent: bool | None = None,
+              refusals_are_input_errors: bool = False, **kwargs: Any) -> tuple[M, dict]:
+        response = self.http.request(method, path, idempotent=idempotent, **kwargs)
+        if response.status_code == 422 and refusals_are_input_errors:
+            raise Unprocessable(f"The {self.service} service refused the request: {_detail(response)}",
+                                service=self.service)
+        if not response.is_success:
+            raise ServiceUnavailable(f"The {self.service} service answered {response.status_code} to {method} "
+                                     f"{path}: {_detail(response)}", service=self.service,
+                                     upstream_status=response.status_code)
+        try:
+            body = response.json()
+            return model.model_validate(body), body
+        except (ValueError, ValidationError) as exc:
+            raise ServiceUnavailable(f"The {self.service} service answered {method} {path} in an unexpected shape.",
+                                     service=self.service) from exc
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.http.close()
+
+
+class IntakeClient(_Client):
+    """Reads the applications the districts have passed, their dossiers and units."""
+
+    service = "intake"
     PAGE = 200
 
     def __init__(self, settings, auth) -> None:
-        self.http = SyncServiceClient("intake", settings.intake_url, timeout=settings.call_timeout_s, auth=auth)
+        super().__init__(settings.intake_url, settings.call_timeout_s, auth)
 
-    def applications(self, edition: str, status: str | None) -> list[dict]:
+    def applications(self, edition: str, status: str | None) -> list[IntakeApplication]:
         """Every application of an edition (optionally in one status), page by page."""
-        items, offset = [], 0
+        items: list[IntakeApplication] = []
+        offset = 0
         while True:
-            params = {"edition": edition, "limit": self.PAGE, "offset": offset}
+            params: dict[str, Any] = {"edition": edition, "limit": self.PAGE, "offset": offset,
+                                      "sort": "created_at"}
             if status:
                 params["status"] = status
-            response = self.http.request("GET", "/applications", params=params)
-            response.raise_for_status()
-            page = response.json()
-            items += page["items"]
+            page, _ = self._call(IntakeApplicationPage, "GET", "/applications", params=params)
+            items += page.items
             offset += self.PAGE
-            if offset >= page["total"]:
+            if offset >= page.total or not page.items:
                 return items
 
-    def dossier(self, application_id: str) -> dict:
+    def dossier(self, application_id: str) -> Dossier:
         """The application's dossier, as eligibility and calculation receive it."""
-        response = self.http.request("GET", f"/applications/{application_id}/dossier")
-        response.raise_for_status()
-        return response.json()
+        dossier, raw = self._call(Dossier, "GET", f"/applications/{application_id}/dossier")
+        dossier.raw = raw
+        return dossier
 
-    def applicant(self, applicant_id: str) -> dict:
+    def applicant(self, applicant_id: str) -> IntakeApplicant:
         """A unit, with its bank account (unmasked for a service)."""
-        response = self.http.request("GET", f"/applicants/{applicant_id}")
-        response.raise_for_status()
-        return response.json()
-
-    def close(self) -> None:
-        self.http.close()
+        return self._call(IntakeApplicant, "GET", f"/applicants/{applicant_id}")[0]
 
 
-class CalculationClient:
-    """Unit caps and budget scaling, computed by the calculation service."""
+class CalculationClient(_Client):
+    """Amounts, unit caps and budget scaling, computed by the calculation service."""
+
+    service = "calculation"
 
     def __init__(self, settings, auth) -> None:
-        self.http = SyncServiceClient("calculation", settings.calculation_url, timeout=settings.call_timeout_s,
-                                      auth=auth)
+        super().__init__(settings.calculation_url, settings.call_timeout_s, auth)
 
-    def _post(self, path: str, body: dict) -> dict:
+    def compute(self, dossier: Dossier, disallowed: list[dict]) -> Computation:
+        """The amount and trace of a dossier without the disallowed lines (N4.2)."""
         # stateless computations: safe to retry
-        response = self.http.request("POST", path, json=body, idempotent=True)
-        response.raise_for_status()
-        return response.json()
+        return self._call(Computation, "POST", "/computations", json={**dossier.raw, "disallowed": disallowed},
+                          idempotent=True, refusals_are_input_errors=True)[0]
 
-    def compute(self, dossier: dict) -> dict:
-        """The amount and trace of a dossier (with the auditor's disallowed lines)."""
-        return self._post("/computations", dossier)
-
-    def unit_caps(self, edition: str, items: list[dict]) -> dict:
+    def unit_caps(self, edition: str, items: list[dict]) -> UnitCaps:
         """Items with their amount after the per-unit caps (G1.3.3, G5.2)."""
-        return self._post("/unit-caps", {"edition": edition, "items": items})
+        return self._call(UnitCaps, "POST", "/unit-caps", json={"edition": edition, "items": items},
+                          idempotent=True)[0]
 
-    def budget_scaling(self, budget: str, items: list[dict]) -> dict:
+    def budget_scaling(self, budget: str, items: list[dict], type_budgets: dict[str, str] | None) -> BudgetScaling:
         """Items scaled to the fund, exact to the fen (N4.3)."""
-        return self._post("/budget-scaling", {"budget": budget, "items": items})
+        body: dict[str, Any] = {"budget": budget, "items": items}
+        if type_budgets:
+            body["type_budgets"] = type_budgets
+        return self._call(BudgetScaling, "POST", "/budget-scaling", json=body, idempotent=True,
+                          refusals_are_input_errors=True)[0]
 
-    def close(self) -> None:
-        self.http.close()
 
-
-class EligibilityClient:
+class EligibilityClient(_Client):
     """Debarments sent to the eligibility service's registry (N3.2)."""
 
+    service = "eligibility"
+
     def __init__(self, settings, auth) -> None:
-        self.http = SyncServiceClient("eligibility", settings.eligibility_url, timeout=settings.call_timeout_s,
-                                      auth=auth)
+        super().__init__(settings.eligibility_url, settings.call_timeout_s, auth)
 
-    def debar(self, uscc: str, reason: str, source: str, starts_on: str) -> dict:
-        """Record a debarment of the edition's length (three years for forged materials)."""
-        response = self.http.request("POST", "/debarments", json={"uscc": uscc, "reason": reason, "source": source,
-                                                                  "starts_on": starts_on})
-        response.raise_for_status()
-        return response.json()
-
-    def close(self) -> None:
-        self.http.close()
+    def debar(self, uscc: str, reason: str, source: str, starts_on: date, ends_on: date) -> Debarment:
+        """Record a debarment (not retried: each call records one)."""
+        return self._call(Debarment, "POST", "/debarments", json={
+            "uscc": uscc, "reason": reason, "source": source, "starts_on": starts_on.isoformat(),
+            "ends_on": ends_on.isoformat()})[0]

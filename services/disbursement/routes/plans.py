@@ -1,0 +1,71 @@
+"""Routes: allocation plan versions and their export for the public notice (N4.3)."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from sqlmodel import func, select
+
+from common.auth import PrincipalDep
+from common.db import SessionDep
+from common.pagination import Page, PageDep
+from common.problems import problem_responses
+
+from .. import exports, plans
+from ..db import WriteSessionDep
+from ..models import Plan
+from ..schemas import PlanCreate, PlanRead, PlanStatus, PlanSummary
+from .roles import CITY, PLAN_READ
+
+router = APIRouter(tags=["plans"])
+
+
+@router.post("/plans", response_model=PlanRead, status_code=201, dependencies=[CITY],
+             responses=problem_responses(401, 403, 409, 503, 504))
+def create_plan(data: PlanCreate, session: WriteSessionDep, principal: PrincipalDep, request: Request) -> PlanRead:
+    """A new plan version from the audited amounts: unit caps, then scaled to the fund exactly to the fen (N4.3);
+    it supersedes the edition's open version."""
+    plan = plans.build_plan(session, request.app.state.calculation, data.edition, data.budget, data.type_budgets,
+                            principal, request.app.state.clock)
+    return plans.plan_read(session, plan)
+
+
+@router.get("/plans", response_model=Page[PlanSummary], dependencies=[PLAN_READ],
+            responses=problem_responses(401, 403))
+def list_plans(session: SessionDep, principal: PrincipalDep, page: PageDep,
+               edition: Annotated[str, Query(pattern=r"^\d{4}$", description="Programme edition")] = "2024",
+               status: Annotated[PlanStatus | None, Query(description="Only versions in this state")] = None
+               ) -> Page[PlanSummary]:
+    """The plan versions the caller may see, newest first (drafts only for the city)."""
+    query = plans.scoped_plans(principal).where(Plan.edition == edition)
+    if status is not None:
+        query = query.where(Plan.status == status)
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(query.order_by(Plan.version.desc()).limit(page.limit).offset(page.offset)).all()
+    return Page[PlanSummary](items=[plans.plan_summary(p) for p in rows], total=total, limit=page.limit,
+                             offset=page.offset)
+
+
+@router.get("/plans/{plan_id}", response_model=PlanRead, dependencies=[PLAN_READ],
+            responses=problem_responses(401, 403, 404))
+def get_plan(plan_id: str, session: SessionDep, principal: PrincipalDep) -> PlanRead:
+    """A plan version with its projects."""
+    return plans.plan_read(session, plans.get_plan(session, plan_id, principal))
+
+
+@router.get("/plans/{plan_id}/export", dependencies=[PLAN_READ], response_class=Response,
+            responses={200: {"description": "The plan version for the public notice (公示)", "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                exports.XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}},
+                **problem_responses(401, 403, 404)})
+def export_plan(plan_id: str, session: SessionDep, principal: PrincipalDep,
+                format: Annotated[Literal["csv", "xlsx"], Query(description="csv or xlsx")] = "csv") -> Response:
+    """The plan version as CSV or XLSX, for the public notice."""
+    plan = plans.plan_read(session, plans.get_plan(session, plan_id, principal))
+    name = f"plan-{plan.edition}-v{plan.version}.{format}"
+    if format == "csv":
+        content, media = exports.to_csv(plan), "text/csv; charset=utf-8"
+    else:
+        content, media = exports.to_xlsx(plan), exports.XLSX_MEDIA_TYPE
+    return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
