@@ -32,16 +32,18 @@ def _fixture(system) -> dict[str, str]:
     officer.post(f"/api/v1/intake/applications/{application['id']}/review", json={"decision": "pass"})
     city = system.client_for("city_officer")
     city.post("/api/v1/disbursement/projects/import")
+    project = city.get("/api/v1/disbursement/projects", params={"application_id": application["id"]}).json()["items"][0]
+    # plans hold audited projects only (N4.2); the matrix's auditor is the one assigned
+    city.post(f"/api/v1/disbursement/projects/{project['id']}/auditor", json={"auditor": "matrix-auditor"})
+    system.client_for("auditor", "matrix-auditor").post(f"/api/v1/disbursement/projects/{project['id']}/audit",
+                                                        json={"opinion": "pass"})
     plan = city.post("/api/v1/disbursement/plans", json={"budget": "100000000.00"}).json()
     city.post(f"/api/v1/disbursement/plans/{plan['id']}/publish")
     objection = client.post(f"/api/v1/disbursement/plans/{plan['id']}/objections", json={
-        "project_id": plan["items"][0]["project_id"], "statement": "matrix"}).json()
-    clawback = city.post("/api/v1/disbursement/clawbacks", json={
-        "project_id": plan["items"][0]["project_id"], "amount": "1.00", "reason": "matrix",
-        "forged_materials": False}).json()
-    # payments refuse before looking anything up without an Idempotency-Key: any id serves
-    return {"plan_id": plan["id"], "objection_id": objection["id"], "clawback_id": clawback["id"],
-            "instruction_id": "any-instruction", "project_id": plan["items"][0]["project_id"],
+        "project_id": project["id"], "statement": "matrix"}).json()
+    # payments and clawbacks refuse before looking anything up without an Idempotency-Key or a body: any id serves
+    return {"plan_id": plan["id"], "objection_id": objection["id"], "clawback_id": "any-clawback",
+            "instruction_id": "any-instruction", "project_id": project["id"],
             "spot_check_id": "any-spot-check","applicant_id": applicant["id"], "application_id": application["id"], "draft_id": draft["id"],
             "document_id": document["id"], "district_code": DISTRICT, "edition": "2024",
             "username": user["username"], "intake_subscription_id": hook["id"],
