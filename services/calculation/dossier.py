@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from common.money import Money
 
 EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc)
-LineNo = Annotated[int, Field(ge=1, le=1_000_000, description="序号")]
+LineNo = Annotated[int, Field(ge=1, le=99_999, description="序号")]
 
 
 class Loose(BaseModel):

@@ -73,7 +73,7 @@ class UnitCapsIn(BaseModel):
     """Projects of an edition to put under the per-unit caps."""
 
     edition: str | None = Field(default=None, max_length=32, description="年度; default: the latest edition")
-    items: list[CapItem] = Field(max_length=100_000, description="项目及其计算金额 / projects with their amounts")
+    items: list[CapItem] = Field(max_length=50_000, description="项目及其计算金额 / projects with their amounts")
 
 
 class CappedItem(CapItem):
@@ -102,7 +102,7 @@ class BudgetScalingIn(BaseModel):
     """A fund size and the amounts to fit into it (统筹调整, N4.3)."""
 
     budget: Amount = Field(description="资金规模（元）/ fund size")
-    items: list[ScaleItem] = Field(max_length=100_000, description="项目及金额 / projects with their amounts")
+    items: list[ScaleItem] = Field(max_length=50_000, description="项目及金额 / projects with their amounts")
     type_budgets: dict[Annotated[str, Field(max_length=40)], Amount] | None = Field(
         default=None, description="分类型资金规模（元）/ budget per project type; the other types share what is left")
 

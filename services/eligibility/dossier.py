@@ -10,7 +10,7 @@ from common.money import Money
 
 # instants outside these years are not the programme's (and would overflow time-zone arithmetic)
 EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2200, 1, 1, tzinfo=timezone.utc)
-LineNo = Annotated[int, Field(ge=1, le=1_000_000, description="序号")]
+LineNo = Annotated[int, Field(ge=1, le=99_999, description="序号")]
 
 
 class Loose(BaseModel):
@@ -130,8 +130,8 @@ class Dossier(Loose):
                       "independent_legal_person": True},
         "content": {"offshore_execution": {"approved_usd": "999999.99"},
                     "f5_certifications": [{"line_no": 1, "scheme": "CMMI", "kind": "new",
-                                           "certified_on": "2024-05-01", "fee": "200000.00",
-                                           "requested": "140000.00"}]}}]})
+                                           "certified_on": "2024-05-01", "fee": "150000.00",
+                                           "requested": "105000.00"}]}}]})
 
     @field_validator("submitted_at")
     @classmethod
