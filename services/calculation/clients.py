@@ -1,6 +1,8 @@
 """Typed calls from calculation to intake: the dossier of an application priced by its id."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from common.http import SyncServiceClient
 from common.problems import Forbidden, NotFound, ServiceUnavailable
 
@@ -13,7 +15,7 @@ class IntakeClient:
 
     def dossier(self, application_id: str, authorization: str) -> dict:
         """GET /applications/{id}/dossier on intake; its 403/404 are the caller's."""
-        response = self.http.request("GET", f"/applications/{application_id}/dossier",
+        response = self.http.request("GET", f"/applications/{quote(application_id, safe='')}/dossier",
                                      headers={"Authorization": authorization})
         if response.status_code == 404:
             raise NotFound(f"No application {application_id} whose dossier you may read.")

@@ -32,7 +32,8 @@ def compute_amount(dossier: Dossier, session: SessionDep, principal: PrincipalDe
 
 @router.post("/applications/{application_id}/computations", response_model=ComputationRead, tags=["computations"],
              dependencies=[DOSSIER_READERS], responses=problem_responses(401, 403, 404, 422, 503, 504))
-def compute_application_amount(application_id: Annotated[str, Path(max_length=64, description="申请编号")],
+def compute_application_amount(application_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                                                                   description="申请编号")],
                                data: RecomputeIn, session: SessionDep, request: Request) -> ComputationRead:
     """The amount of an application from its dossier at intake, optionally without lines the audit disallowed (N4.2)."""
     return service.compute_for_application(session, request.app.state.intake, application_id,
