@@ -32,8 +32,8 @@ def years_after(start: date, years: int) -> date:
 
 
 def paid_for(session: Session, project_id: str) -> Decimal:
-    """What the unit received for the project: its paid unit-leg instructions (summed as decimals, not in SQL,
-    where SQLite would add floats)."""
+    """What the unit received for the project: its paid unit-leg instructions."""
+    # summed as decimals here, not in SQL, where SQLite would add floats
     return sum(session.exec(select(PaymentInstruction.amount).where(
         PaymentInstruction.project_id == project_id, PaymentInstruction.leg == "unit",
         PaymentInstruction.status == "paid")).all(), ZERO)
@@ -41,13 +41,7 @@ def paid_for(session: Session, project_id: str) -> Decimal:
 
 def create_clawback(session: Session, eligibility: EligibilityClient, data: ClawbackCreate, principal: Principal,
                     clock: Clock) -> Clawback:
-    """Demand funds back from a unit, at most what it was paid for the project less what is already demanded.
-
-    For forged materials or false invoices the unit is also debarred for the edition's number of years (N3.2),
-    in eligibility's registry, before the clawback is recorded: when eligibility fails the request answers 503
-    with nothing recorded and can be repeated with the same Idempotency-Key. (Should this service's own commit
-    fail after that call, the debarment stands, as it should, and a repeat records a second identical entry.)
-    """
+    """Demand funds back from a unit, at most what it was paid for the project less what is already demanded."""
     project = session.exec(select(Project).where(Project.id == data.project_id).with_for_update()).first()
     if project is None:
         raise NotFound(f"No project {data.project_id}.")
@@ -64,6 +58,10 @@ def create_clawback(session: Session, eligibility: EligibilityClient, data: Claw
                         recovered=ZERO, ground=data.ground, reason=data.reason, evidence=data.evidence,
                         status="demanded", demanded_by=principal.subject, created_at=clock.now())
     if data.ground in DEBARRING_GROUNDS:
+        # N3.2: debarred for the edition's number of years, in eligibility's registry, before anything is recorded
+        # here: when eligibility fails the request answers 503 with nothing recorded and can be repeated with the
+        # same Idempotency-Key. Should this service's own commit fail after the call, the debarment stands, as it
+        # should, and a repeat records a second identical entry.
         years, _ = parameter(project.edition, "registries.debarment_years", clock.today_in_china())
         starts = clock.today_in_china()
         debarment = eligibility.debar(project.uscc, f"{data.reason}（{data.ground}，N3.2）",

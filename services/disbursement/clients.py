@@ -155,8 +155,8 @@ class _Client:
 
     service = ""
 
-    def __init__(self, base_url: str, timeout: float, auth) -> None:
-        self.http = SyncServiceClient(self.service, base_url, timeout=timeout, auth=auth)
+    def __init__(self, base_url: str, timeout: float, auth, transport: httpx.BaseTransport | None = None) -> None:
+        self.http = SyncServiceClient(self.service, base_url, timeout=timeout, auth=auth, transport=transport)
 
     def _call(self, model: type[M], method: str, path: str, *, idempotent: bool | None = None,
               refusals_are_input_errors: bool = False, **kwargs: Any) -> tuple[M, dict]:
@@ -186,8 +186,8 @@ class IntakeClient(_Client):
     service = "intake"
     PAGE = 200
 
-    def __init__(self, settings, auth) -> None:
-        super().__init__(settings.intake_url, settings.call_timeout_s, auth)
+    def __init__(self, settings, auth, transport: httpx.BaseTransport | None = None) -> None:
+        super().__init__(settings.intake_url, settings.call_timeout_s, auth, transport)
 
     def applications(self, edition: str, status: str | None) -> list[IntakeApplication]:
         """Every application of an edition (optionally in one status), page by page."""
@@ -220,8 +220,8 @@ class CalculationClient(_Client):
 
     service = "calculation"
 
-    def __init__(self, settings, auth) -> None:
-        super().__init__(settings.calculation_url, settings.call_timeout_s, auth)
+    def __init__(self, settings, auth, transport: httpx.BaseTransport | None = None) -> None:
+        super().__init__(settings.calculation_url, settings.call_timeout_s, auth, transport)
 
     def compute(self, dossier: Dossier, disallowed: list[dict]) -> Computation:
         """The amount and trace of a dossier without the disallowed lines (N4.2)."""
@@ -248,8 +248,8 @@ class EligibilityClient(_Client):
 
     service = "eligibility"
 
-    def __init__(self, settings, auth) -> None:
-        super().__init__(settings.eligibility_url, settings.call_timeout_s, auth)
+    def __init__(self, settings, auth, transport: httpx.BaseTransport | None = None) -> None:
+        super().__init__(settings.eligibility_url, settings.call_timeout_s, auth, transport)
 
     def debar(self, uscc: str, reason: str, source: str, starts_on: date, ends_on: date) -> Debarment:
         """Record a debarment (not retried: each call records one)."""

@@ -28,12 +28,10 @@ def migrate() -> None:
 
 
 def write_session(session: SessionDep) -> Session:
-    """The request's session, holding the write lock before it reads anything.
-
-    On PostgreSQL the shared session dependency already locks the audit chain's head first. SQLite would let a
-    request read before taking its write lock and then act on a stale view (two statements settling the same
-    payment differently); a no-op write to the head takes the lock at once, so writers queue there too.
-    """
+    """The request's session, holding the database's write lock before it reads anything."""
+    # On PostgreSQL the shared session dependency already locks the audit chain's head first. SQLite would let a
+    # request read before taking its write lock and then act on a stale view (two statements settling the same
+    # payment differently); a no-op write to the head takes the lock at once, so writers queue there too.
     if is_sqlite(session.get_bind()):
         session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
     return session

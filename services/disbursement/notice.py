@@ -26,11 +26,9 @@ class CalendarUnavailable(Conflict):
 
 
 def notice_end(published_on: date, working_days: int) -> date:
-    """The last day of a notice of `working_days` PRC working days.
-
-    PRC Civil Code art. 201: the day of publication is not counted, the period starts the next day; working days
-    follow the State Council's holiday arrangement (chinesecalendar: weekends and holidays off, make-up days on).
-    """
+    """The last day (included) of a notice of `working_days` PRC working days published on `published_on`."""
+    # PRC Civil Code art. 201: the day of publication is not counted, the period starts the next day; working days
+    # follow the State Council's holiday arrangement (chinesecalendar: weekends and holidays off, make-up days on)
     day, counted = published_on, 0
     while counted < working_days:
         day += timedelta(days=1)
@@ -101,8 +99,7 @@ def file_objection(session: Session, plan_id: str, data: ObjectionCreate, princi
 
 def resolve_objection(session: Session, calculation: CalculationClient, objection_id: str, data: ObjectionResolve,
                       principal: Principal, clock: Clock) -> Objection:
-    """Record the city's decision; upheld, the project is removed or its amount changed, and a new version (which
-    needs a new notice) replaces the open one."""
+    """The city's decision; upheld, the project is removed or its amount changed in a new version (a new notice)."""
     objection = session.exec(select(Objection).where(Objection.id == objection_id).with_for_update()).first()
     if objection is None:
         raise NotFound(f"No objection {objection_id}.")
@@ -135,8 +132,8 @@ def resolve_objection(session: Session, calculation: CalculationClient, objectio
 
 
 def finalise(session: Session, plan_id: str, principal: Principal, clock: Clock) -> Plan:
-    """Final once the notice has ended and every objection on its projects is resolved (N4.4); else a 409 that
-    says everything still missing."""
+    """Final once the notice has ended and every objection on its projects is resolved (N4.4), else 409."""
+    # the 409 lists everything still missing at once, so that the city need not discover it one refusal at a time
     plan = get_plan(session, plan_id, lock=True)
     if plan.status != "published":
         needs = {"draft": "publish it for its notice first", "final": "it is already final",

@@ -59,10 +59,8 @@ def _announce(session: Session, event_type: str, instruction: PaymentInstruction
 
 def create_instructions(session: Session, plan_id: str, settings, principal: Principal,
                         clock: Clock) -> list[PaymentInstruction]:
-    """The two legs of a final plan: its total to the commerce bureau, then each unit its amount (N4.5).
-
-    A second call (or a concurrent one) answers the set that exists; the database keeps exactly one.
-    """
+    """The two legs of a final plan: its total to the commerce bureau, then each unit its amount (N4.5)."""
+    # a second call (or a concurrent one) answers the set that exists; the database keeps exactly one
     plan = get_plan(session, plan_id, lock=True)
     if plan.status != "final":
         raise Conflict(f"Payments are made from a final plan; this version is {plan.status}.", clause="N4.5")
@@ -139,11 +137,9 @@ def _transition(instruction: PaymentInstruction, status: str, reason: str) -> st
 
 
 def apply_statement(session: Session, content: bytes, principal: Principal, clock: Clock) -> StatementResult:
-    """Record payment results from a bank statement (CSV with a header: end_to_end_id,status[,reason][,amount]).
-
-    Each line is checked on its own: good lines are recorded, bad ones reported with their line number. A line
-    repeating a result already recorded changes nothing, so uploading a statement twice is harmless.
-    """
+    """Payment results from a bank statement (CSV with a header: end_to_end_id,status[,reason][,amount])."""
+    # each line is checked on its own: good lines are recorded, bad ones reported with their line number; a line
+    # repeating a result already recorded changes nothing, so uploading a statement twice is harmless
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -193,11 +189,9 @@ def apply_statement(session: Session, content: bytes, principal: Principal, cloc
 
 
 def reconciliation(session: Session, plan: Plan) -> ReconciliationRead:
-    """Plan total = paid + pending + failed (+ not yet instructed), per unit and in total, to the fen.
-
-    Planned amounts come from the plan's items, the states from each payee's latest attempt: a failure that was
-    retried counts as its retry does, so a payment is never counted twice.
-    """
+    """Plan total = paid + pending + failed (+ not yet instructed), per unit and in total, to the fen."""
+    # planned amounts come from the plan's items, the states from each payee's latest attempt: a failure that was
+    # retried counts as its retry does, so a payment is never counted twice
     latest: dict[str, PaymentInstruction] = {}
     for instruction in instructions_of(session, plan.id):
         latest[instruction.payee_key] = instruction  # ordered by attempt: the last one stays

@@ -55,11 +55,9 @@ def finalised_projects():
 
 def build_plan(session: Session, calculation: CalculationClient, edition: str, budget: Decimal,
                type_budgets: dict[str, Decimal] | None, principal: Principal, clock: Clock) -> Plan:
-    """A new version from the audited amounts: unit caps, then scaling to the fund (统筹调整), both by calculation.
-
-    Projects awaiting audit, failed by the audit or the spot check, or removed by an objection stay out and are
-    listed with the reason. The new version supersedes the edition's open one.
-    """
+    """A new version from the audited amounts: unit caps, then scaling to the fund (统筹调整), by calculation."""
+    # projects awaiting audit, failed by the audit or the spot check, or removed by an objection stay out and are
+    # listed with the reason; the new version supersedes the edition's open one
     edition_of(edition)
     projects = session.exec(select(Project).where(Project.edition == edition,
                                                   Project.id.not_in(finalised_projects()))

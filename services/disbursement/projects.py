@@ -39,8 +39,7 @@ def parameter(edition: str, path: str, on=None) -> tuple[Any, str]:
 
 
 def scoped_projects(principal: Principal):
-    """The projects a caller may see, as a query: an auditor only those assigned to it, an expert none it declared
-    a conflict of interest on."""
+    """The projects a caller may see, as a query: an auditor its own, an expert all but those it is conflicted on."""
     query = select(Project)
     if principal.role == "auditor":
         return query.where(Project.auditor == principal.subject)

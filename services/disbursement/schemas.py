@@ -310,7 +310,7 @@ class ObjectionCreate(BaseModel):
     project_id: str = Field(description="The project objected to")
     statement: str = Field(min_length=1, max_length=2000, description="异议内容")
     evidence: str | None = Field(default=None, max_length=500,
-                                 description="证据: a document reference (e.g. an intake document URL) or its description")
+                                 description="证据: a document reference (e.g. an intake document URL) or a description")
 
 
 class ObjectionResolve(BaseModel):

@@ -22,4 +22,5 @@ class DisbursementSettings(ServiceSettings):
     statement_max_bytes: int = Field(5 * 1024 * 1024, description="Largest bank statement file accepted (bytes)")
 
     def sqlite_name(self) -> str:
+        """File name of the embedded database."""
         return "disbursement.db"

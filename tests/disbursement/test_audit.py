@@ -12,7 +12,8 @@ def test_an_auditor_sees_and_audits_only_its_own_projects_and_disallowed_lines_a
     assert (first["computed_amount"], first["audit_opinion"], first["plan_standing"]) == (
         "100000.00", None, "awaiting the third-party audit (N4.2)")
     city = system.client_for("city_officer")
-    assert city.post(f"{D}/projects/{first['id']}/auditor", json={"auditor": "auditor-a"}).json()["auditor"] == "auditor-a"
+    assigned = city.post(f"{D}/projects/{first['id']}/auditor", json={"auditor": "auditor-a"}).json()
+    assert (assigned["auditor"], assigned["auditor_assigned_at"][:10]) == ("auditor-a", "2025-12-10")
     mine, other = system.client_for("auditor", "auditor-a"), system.client_for("auditor", "auditor-b")
     listed = mine.get(f"{D}/projects", params={"limit": 200}).json()
     assert first["id"] in [p["id"] for p in listed["items"]] and second["id"] not in [p["id"] for p in listed["items"]]

@@ -139,5 +139,5 @@ def test_migrations_build_the_schema_the_models_declare(tmp_path):
 
     ours = [d for d in diff if not table_of(d).startswith(shared)]
     assert ours == []
-    names = {i.name for i in models.Plan.__table__.indexes} | {i.name for i in models.PaymentInstruction.__table__.indexes}
+    names = {i.name for table in (models.Plan, models.PaymentInstruction) for i in table.__table__.indexes}
     assert {"uq_plan_open_edition", "uq_paymentinstruction_live"} <= names

@@ -30,8 +30,7 @@ def publish_plan(plan_id: str, session: WriteSessionDep, principal: PrincipalDep
 @router.post("/plans/{plan_id}/finalise", response_model=PlanRead, dependencies=[CITY],
              responses=problem_responses(401, 403, 404, 409))
 def finalise_plan(plan_id: str, session: WriteSessionDep, principal: PrincipalDep, request: Request) -> PlanRead:
-    """Make a published version final: only after its notice, with every objection resolved (else 409 saying
-    what is missing)."""
+    """Make a published version final: after its notice, every objection resolved (else 409 saying what is missing)."""
     return plans.plan_read(session, notice.finalise(session, plan_id, principal, request.app.state.clock))
 
 

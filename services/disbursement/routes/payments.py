@@ -26,8 +26,7 @@ STATEMENT_EXAMPLE = "end_to_end_id,status,reason,amount\nFF0123…,paid,,100000.
              dependencies=[FINANCE], responses=problem_responses(400, 401, 403, 404, 409, 422))
 def create_payment_instructions(plan_id: str, session: WriteSessionDep, principal: PrincipalDep,
                                 idem: IdempotencyDep, request: Request):
-    """The payment instructions of a final plan in two legs (市财政局 → 市商务局, 市商务局 → each unit), created
-    exactly once whoever asks how often (N4.5)."""
+    """A final plan's payment instructions in two legs (财政局 → 商务局 → each unit), created exactly once (N4.5)."""
     state = request.app.state
     return run_once(session, idem, 201, lambda: [
         payments.instruction_read(i).model_dump(mode="json")

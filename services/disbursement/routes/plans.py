@@ -24,8 +24,7 @@ router = APIRouter(tags=["plans"])
 @router.post("/plans", response_model=PlanRead, status_code=201, dependencies=[CITY],
              responses=problem_responses(401, 403, 409, 503, 504))
 def create_plan(data: PlanCreate, session: WriteSessionDep, principal: PrincipalDep, request: Request) -> PlanRead:
-    """A new plan version from the audited amounts: unit caps, then scaled to the fund exactly to the fen (N4.3);
-    it supersedes the edition's open version."""
+    """A new plan version from the audited amounts: unit caps, then scaled to the fund to the fen (N4.3)."""
     plan = plans.build_plan(session, request.app.state.calculation, data.edition, data.budget, data.type_budgets,
                             principal, request.app.state.clock)
     return plans.plan_read(session, plan)
