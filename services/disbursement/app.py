@@ -22,6 +22,23 @@ DESCRIPTION = ("The city's half of the programme (N4.2–N4.5, N3.2–N3.3): pro
 log = logging.getLogger("fundflow.disbursement")
 
 
+def _require_idempotency_key_in_openapi(app: FastAPI) -> None:
+    """Document the Idempotency-Key header as required (the routes answer 400 without it, as the IETF draft says)."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = generate()
+            for item in schema["paths"].values():
+                for operation in item.values():
+                    for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                        if parameter["in"] == "header" and parameter["name"] == "Idempotency-Key":
+                            parameter["required"] = True
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
 def create_app() -> FastAPI:
     """Build the disbursement app from the environment."""
     settings = DisbursementSettings()
@@ -56,6 +73,8 @@ def create_app() -> FastAPI:
     app = create_service_app(service="disbursement", description=DESCRIPTION, settings=settings,
                              open_database=open_database, routers=[router, webhook_router(WEBHOOKS)],
                              on_startup=start, on_shutdown=stop, audit=(AuditEvent, AuditHead), gauges=gauges)
+
+    _require_idempotency_key_in_openapi(app)
 
     @app.exception_handler(PoolTimeout)
     async def _pool_exhausted(request: Request, exc: PoolTimeout):
