@@ -27,7 +27,7 @@ DOSSIER_READERS = Depends(require_roles("city_officer", "auditor", "admin"))
 def compute_amount(dossier: Dossier, session: SessionDep, principal: PrincipalDep, request: Request
                    ) -> ComputationRead:
     """The amount of a dossier in CNY with its trace (disallowed lines, if any, are left out and named)."""
-    return service.compute(session, dossier, request.app.state.clock)
+    return service.compute(session, dossier, request.app.state.clock, request.app.state.settings.keep_prechecks)
 
 
 @router.post("/applications/{application_id}/computations", response_model=ComputationRead, tags=["computations"],
@@ -36,8 +36,9 @@ def compute_application_amount(application_id: Annotated[str, Path(pattern=r"^[A
                                                                    description="申请编号")],
                                data: RecomputeIn, session: SessionDep, request: Request) -> ComputationRead:
     """The amount of an application from its dossier at intake, optionally without lines the audit disallowed (N4.2)."""
-    return service.compute_for_application(session, request.app.state.intake, application_id,
-                                           request.headers["authorization"], data.disallowed, request.app.state.clock)
+    state = request.app.state
+    return service.compute_for_application(session, state.intake, application_id, request.headers["authorization"],
+                                           data.disallowed, state.clock, state.settings.keep_prechecks)
 
 
 @router.get("/computations", response_model=Page[ComputationRead], tags=["computations"], dependencies=[READERS],

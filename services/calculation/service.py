@@ -46,8 +46,9 @@ def reference_date(dossier: Dossier, edition: Edition, clock: Clock) -> date:
     return min(clock.today_in_china(), edition.value("deadlines.applicant_submission"))
 
 
-def compute(session: Session, dossier: Dossier, clock: Clock) -> ComputationRead:
-    """The amount of a dossier and its trace, kept."""
+def compute(session: Session, dossier: Dossier, clock: Clock, keep_prechecks: bool = False) -> ComputationRead:
+    """The amount of a dossier and its trace; kept when it belongs to an application (a pre-check only when
+    `keep_prechecks`)."""
     edition = edition_of(dossier.edition)
     on = reference_date(dossier, edition, clock)
     types = edition.value("project_types", on) if edition.has("project_types") else {}
@@ -63,6 +64,8 @@ def compute(session: Session, dossier: Dossier, clock: Clock) -> ComputationRead
                              project_type=dossier.project_type, uscc=dossier.uscc, amount=amount,
                              reference_date=on, disallowed=dossier.disallowed, warnings=trace.warnings,
                              trace=trace.steps)
+    if dossier.application_id is None and not keep_prechecks:
+        return result
     session.add(Computation(id=result.id, application_id=dossier.application_id, edition=dossier.edition,
                             project_type=dossier.project_type, uscc=(dossier.uscc or "")[:40] or None, amount=amount,
                             reference_date=on, disallowed=[d.model_dump() for d in dossier.disallowed],
@@ -73,7 +76,8 @@ def compute(session: Session, dossier: Dossier, clock: Clock) -> ComputationRead
 
 
 def compute_for_application(session: Session, intake: IntakeClient, application_id: str, authorization: str,
-                            disallowed: list[Disallowed], clock: Clock) -> ComputationRead:
+                            disallowed: list[Disallowed], clock: Clock, keep_prechecks: bool = False
+                            ) -> ComputationRead:
     """Price an application from its dossier at intake (read with the caller's own rights), less disallowed lines."""
     raw = intake.dossier(application_id, authorization)
     try:
@@ -81,7 +85,7 @@ def compute_for_application(session: Session, intake: IntakeClient, application_
     except ValidationError as exc:
         raise Unprocessable(f"The dossier of application {application_id} cannot be priced: "
                             f"{exc.errors()[0]['msg']}.") from None
-    return compute(session, dossier, clock)
+    return compute(session, dossier, clock, keep_prechecks)
 
 
 def list_computations(session: Session, page: PageParams, *, application_id: str | None, uscc: str | None

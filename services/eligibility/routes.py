@@ -60,7 +60,7 @@ def _latest_edition(name: str | None):
 def evaluate_dossier(dossier: Dossier, session: EvaluationSessionDep, principal: PrincipalDep, request: Request
                      ) -> EvaluationRead:
     """Evaluate a dossier against every rule of its edition: outcome and each check with its clause (also a pre-check)."""
-    return service.evaluate(session, dossier, request.app.state.clock)
+    return service.evaluate(session, dossier, request.app.state.clock, request.app.state.settings.keep_prechecks)
 
 
 @router.get("/evaluations", response_model=Page[EvaluationRead], tags=["evaluations"], dependencies=[READERS],
@@ -68,7 +68,8 @@ def evaluate_dossier(dossier: Dossier, session: EvaluationSessionDep, principal:
 def list_evaluations(session: SessionDep, page: PageDep, uscc: UsccQuery = None,
                      application_id: Annotated[str | None, Query(max_length=64, description="申请编号")] = None,
                      edition: EditionQuery = None,
-                     include_prechecks: Annotated[bool, Query(description="含预审 / pre-checks too")] = False
+                     include_prechecks: Annotated[bool, Query(description="含预审 / pre-checks too (kept when the "
+                                                                          "service keeps them)")] = False
                      ) -> Page[EvaluationRead]:
     """Kept evaluations, newest first: an application's history, a unit's, an edition's."""
     return service.list_evaluations(session, page, application_id=application_id, uscc=uscc, edition=edition,

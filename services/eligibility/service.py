@@ -44,8 +44,9 @@ def _known_type(edition: Edition, project_type: str, on: date) -> None:
         raise Unprocessable(message, errors=[{"field": "body.project_type", "message": message, "code": "enum"}])
 
 
-def evaluate(session: Session, dossier: Dossier, clock: Clock) -> EvaluationRead:
-    """Every check of the dossier's type and the outcome; kept, and for a submitted application its claims too.
+def evaluate(session: Session, dossier: Dossier, clock: Clock, keep_prechecks: bool = False) -> EvaluationRead:
+    """Every check of the dossier's type and the outcome; a submitted application's evaluation is kept with its
+    claims (a pre-check only when `keep_prechecks`).
 
     Parameters are read as in effect on the reference date, so the same dossier gets the same answer whenever it
     is evaluated again (only the registries may have changed meanwhile).
@@ -71,6 +72,8 @@ def evaluate(session: Session, dossier: Dossier, clock: Clock) -> EvaluationRead
         except IntegrityError:  # the same application evaluated twice at once: the other one's claims stand
             raise Conflict(f"Application {dossier.application_id} is being evaluated by another request; "
                            "try again.") from None
+    if not submitted and not keep_prechecks:
+        return result
     session.add(Evaluation(id=result.id, application_id=dossier.application_id, edition=dossier.edition,
                            project_type=dossier.project_type, uscc=dossier.applicant.uscc, outcome=result.outcome,
                            reference_date=on, submitted_at=dossier.submitted_at,

@@ -1,4 +1,5 @@
 """Settings of the eligibility service (env prefix ELIGIBILITY_)."""
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from common.settings import ServiceSettings
@@ -8,6 +9,9 @@ class EligibilitySettings(ServiceSettings):
     """Eligibility service settings."""
 
     model_config = SettingsConfigDict(env_prefix="ELIGIBILITY_", extra="ignore")
+
+    keep_prechecks: bool = Field(False, description="Keep pre-checks too (evaluations of submitted applications are "
+                                                    "always kept); each kept one costs a database write")
 
     def sqlite_name(self) -> str:
         return "eligibility.db"

@@ -62,13 +62,17 @@ def test_registries_are_judged_on_the_submission_date_and_a_precheck_on_the_earl
     debarred = new_uscc()
     assert city.post("/api/v1/eligibility/debarments", json={
         "uscc": debarred, "reason": "伪造材料", "source": "test", "starts_on": "2022-12-23"}).status_code == 201
-    later = system.spawn("eligibility", ELIGIBILITY_FIXED_NOW="2026-03-01T09:00:00+08:00")
+    later = system.spawn("eligibility", ELIGIBILITY_FIXED_NOW="2026-03-01T09:00:00+08:00",
+                         ELIGIBILITY_KEEP_PRECHECKS="true")
     try:
         with httpx.Client(base_url=later.url, headers={"Authorization": f"Bearer {system.token('admin')}"}) as c:
             result = c.post("/evaluations", json=_certification(debarred, "2000000.00")).json()
             assert result["reference_date"] == "2025-12-22"
             check = next(x for x in result["checks"] if x["rule"] == "credit.debarment")
             assert check["outcome"] == "fail" and "2025-12-23" in check["message_zh"]
+            # this process keeps pre-checks
+            kept = c.get("/evaluations", params={"uscc": debarred, "include_prechecks": True}).json()
+            assert [i["id"] for i in kept["items"]] == [result["id"]] and kept["items"][0]["precheck"] is True
     finally:
         later.stop()
 
@@ -128,9 +132,10 @@ def test_evaluations_are_kept_and_listed_for_the_officers(system):
     listed = city.get(EVALUATIONS, params={"application_id": app_id}).json()
     assert listed["total"] == 2 and sorted(i["id"] for i in listed["items"]) == sorted(ids)
     assert listed["items"][0]["checks"] and listed["items"][0]["precheck"] is False
+    # a pre-check is an answer, not a record: kept only when the service is set to keep them
+    assert precheck["precheck"] is True
     by_unit = city.get(EVALUATIONS, params={"uscc": unit, "include_prechecks": True}).json()
-    assert by_unit["total"] == 3 and precheck["id"] in {i["id"] for i in by_unit["items"]}
-    assert city.get(EVALUATIONS, params={"uscc": unit}).json()["total"] == 2
+    assert by_unit["total"] == 2 and precheck["id"] not in {i["id"] for i in by_unit["items"]}
     district = system.client_for("district_officer", district_code="210202")
     assert district.get(EVALUATIONS, params={"uscc": unit}).status_code == 200
     refused = system.client_for("applicant", unit_uscc=unit).get(EVALUATIONS, params={"uscc": unit})
