@@ -17,7 +17,8 @@ from sqlmodel import Session, func, select
 from common.auth import PrincipalDep, require_roles
 from common.db import SessionDep
 from common.pagination import Page, PageDep
-from common.problems import Conflict, NotFound, PayloadTooLarge, Unprocessable, problem_responses
+from common.problems import (Conflict, NotFound, PayloadTooLarge, ServiceUnavailable, Unprocessable,
+                             problem_responses)
 
 from . import documents, package, service, summary
 from .forms import ProjectType
@@ -93,13 +94,14 @@ def list_applications(
     project_type: Annotated[ProjectType | None, Query(description="项目类型")] = None,
     district_code: Annotated[str | None, Query(description="注册地区市县代码")] = None,
     edition: Annotated[str | None, Query(description="Programme edition")] = None,
+    applicant_id: Annotated[str | None, Query(description="Only this unit's applications")] = None,
     sort: Annotated[Literal["-created_at", "created_at", "-updated_at", "updated_at", "-submitted_at",
                             "submitted_at"], Query(description="Order; a leading - is newest first")] = "-created_at",
 ) -> Page[ApplicationRead]:
     """The applications the caller may see (an applicant its unit's, a district officer its district's)."""
     rows, total = service.list_applications(session, principal, status=status, project_type=project_type,
-                                            district_code=district_code, edition=edition, limit=page.limit,
-                                            offset=page.offset, sort=sort)
+                                            district_code=district_code, edition=edition, applicant_id=applicant_id,
+                                            limit=page.limit, offset=page.offset, sort=sort)
     return Page[ApplicationRead](items=[service.application_read(a, principal) for a in rows], total=total,
                                  limit=page.limit, offset=page.offset)
 
@@ -202,7 +204,7 @@ def _record_document(engine, application_id: str, kind: str, filename: str, rece
 
 @router.post("/applications/{application_id}/documents", response_model=DocumentRead, status_code=201,
              tags=["documents"], openapi_extra=UPLOAD_BODY, dependencies=[UNIT_ONLY],
-             responses=problem_responses(401, 403, 404, 409, 413, 415))
+             responses=problem_responses(401, 403, 404, 409, 413, 415, 503))
 async def upload_document(
     application_id: str, request: Request, principal: PrincipalDep,
     kind: Annotated[str, Query(max_length=40, description="文件类别, e.g. business_licence, invoice")],
@@ -246,18 +248,27 @@ def _document(session, application_id: str, document_id: str, principal) -> Docu
     return document
 
 
+def _read_object(store, key: str):
+    """The stored bytes of a document; 503 when the store cannot give them."""
+    try:
+        return store.open(key)
+    except Exception as exc:  # unreachable server, missing object: the content cannot be served now
+        raise ServiceUnavailable("The document store cannot give this document's content now; try again shortly.",
+                                 service="object_store") from exc
+
+
 @router.get("/applications/{application_id}/documents/{document_id}/content", tags=["documents"],
             response_class=StreamingResponse, responses={
                 200: {"description": "The document's bytes", "content": {
                     m: {"schema": {"type": "string", "format": "binary"}}
                     for m in ("application/pdf", "image/png", "image/jpeg")}},
-                **problem_responses(401, 404)})
+                **problem_responses(401, 404, 503)})
 def download_document(application_id: str, document_id: str, session: SessionDep, principal: PrincipalDep,
                       request: Request) -> StreamingResponse:
     """Stream a document back with its original file name."""
     document = _document(session, application_id, document_id, principal)
     disposition = f"attachment; filename*=UTF-8''{quote(document.filename)}"
-    return StreamingResponse(request.app.state.store.open(document.object_key), media_type=document.media_type,
+    return StreamingResponse(_read_object(request.app.state.store, document.object_key), media_type=document.media_type,
                              headers={"Content-Disposition": disposition, "Content-Length": str(document.size),
                                       "ETag": f'"{document.sha256}"'})
 
@@ -265,7 +276,7 @@ def download_document(application_id: str, document_id: str, session: SessionDep
 @router.get("/applications/{application_id}/package", tags=["documents"], response_class=FileResponse,
             responses={200: {"description": "The paper package (申报材料汇编) as one PDF", "content": {
                 "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
-                **problem_responses(401, 404, 422)})
+                **problem_responses(401, 404, 422, 503)})
 def download_application_package(application_id: str, session: SessionDep, principal: PrincipalDep,
                                  request: Request) -> FileResponse:
     """The application's paper package as one PDF: cover, index and forms, then every exhibit, each page numbered."""
@@ -282,7 +293,7 @@ def download_application_package(application_id: str, session: SessionDep, princ
         exhibits = []
         for number, document in enumerate(rows):
             path = workdir / f"exhibit-{number}"
-            package.copy_to(state.store.open(document.object_key), path)
+            package.copy_to(_read_object(state.store, document.object_key), path)
             exhibits.append(package.Exhibit(document.kind, document.filename, document.media_type, document.size, path))
         header = package.header_lines(application, applicant, service.districts()[applicant.district_code]["name"],
                                       state.clock.now())

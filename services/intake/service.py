@@ -341,11 +341,12 @@ def review(session: Session, application_id: str, decision: str, reason: str, pr
 
 def list_applications(session: Session, principal: Principal, *, status: str | None, project_type: str | None,
                       district_code: str | None, edition: str | None, limit: int, offset: int,
-                      sort: str = "-created_at"):
+                      sort: str = "-created_at", applicant_id: str | None = None):
     """A page of the applications the caller may see, in the order asked, and their count."""
     query = scoped_applications(principal)
     for column, value in ((Application.status, status), (Application.project_type, project_type),
-                          (Applicant.district_code, district_code), (Application.edition, edition)):
+                          (Applicant.district_code, district_code), (Application.edition, edition),
+                          (Application.applicant_id, applicant_id)):
         if value is not None:
             query = query.where(column == value)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()

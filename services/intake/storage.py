@@ -26,7 +26,9 @@ class ObjectStore(Protocol):
 
     def put(self, key: str, source: "ChunkSource", media_type: str, length: int | None = None) -> None: ...
 
-    def open(self, key: str) -> Iterator[bytes]: ...
+    def open(self, key: str) -> Iterator[bytes]:
+        """The object's bytes in chunks; raises at once when it cannot be read."""
+        ...
 
     def delete(self, key: str) -> None: ...
 
@@ -129,9 +131,14 @@ class LocalStore:
             partial.unlink(missing_ok=True)
 
     def open(self, key: str) -> Iterator[bytes]:
-        with self._path(key).open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                yield chunk
+        handle = self._path(key).open("rb")  # opened now: a missing file fails here, not mid-response
+
+        def chunks() -> Iterator[bytes]:
+            with handle:
+                while chunk := handle.read(CHUNK):
+                    yield chunk
+
+        return chunks()
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -182,12 +189,16 @@ class S3Store:
             raise
 
     def open(self, key: str) -> Iterator[bytes]:
-        response = self.client.get_object(self.bucket, key)
-        try:
-            yield from response.stream(CHUNK)
-        finally:
-            response.close()
-            response.release_conn()
+        response = self.client.get_object(self.bucket, key)  # asked now: an outage fails here, not mid-response
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                yield from response.stream(CHUNK)
+            finally:
+                response.close()
+                response.release_conn()
+
+        return chunks()
 
     def delete(self, key: str) -> None:
         self.client.remove_object(self.bucket, key)

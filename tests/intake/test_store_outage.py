@@ -25,13 +25,16 @@ def test_an_object_store_outage_is_a_503_and_intake_recovers(system):
             return direct.post(f"/applications/{app_id}/documents", params={"kind": "invoice", "filename": "a.pdf"},
                                content=pdf_bytes())
 
-        assert upload().status_code == 201
+        kept = upload()
+        assert kept.status_code == 201
         store.stop()
         ready = httpx.get(f"{intake.url}/readyz", timeout=30)
         assert ready.status_code == 503 and ready.json()["checks"]["object_store"].startswith("unavailable")
         refused = upload()
         assert refused.status_code == 503 and refused.json()["service"] == "object_store"
         assert len(direct.get(f"/applications/{app_id}/documents").json()) == 1
+        unreadable = direct.get(f"/applications/{app_id}/documents/{kept.json()['id']}/content")
+        assert unreadable.status_code == 503 and unreadable.json()["service"] == "object_store"
         store.start()  # the same port, an empty server: the bucket is made again
         deadline = time.monotonic() + 30
         while httpx.get(f"{intake.url}/readyz", timeout=30).status_code != 200:
