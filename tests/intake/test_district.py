@@ -121,8 +121,10 @@ def test_trainee_ids_and_bank_accounts_are_masked_for_most_roles(system):
     versions = client.get(f"/api/v1/intake/applications/{created['id']}/versions").json()
     assert versions[0]["content"]["f8_trainees"][0]["national_id"] == "110105********002X"
     dossier_url = f"/api/v1/intake/applications/{created['id']}/dossier"
-    city_dossier = system.client_for("city_officer").get(dossier_url).json()
-    assert city_dossier["content"]["f8_trainees"][0]["national_id"] == "110105********002X"
+    for reader in (client, system.client_for("city_officer"), system.client_for("district_officer",
+                                                                                  district_code="210202")):
+        assert reader.get(dossier_url).json()["content"]["f8_trainees"][0]["national_id"] == "110105********002X"
+    assert system.client_for("district_officer", district_code="210203").get(dossier_url).status_code == 404
     service_dossier = system.client_for("service").get(dossier_url).json()
     assert service_dossier["content"]["f8_trainees"][0]["national_id"] == "11010519491231002X"
     assert service_dossier["applicant"]["uscc"] == unit and service_dossier["submitted_at"] is None
