@@ -93,7 +93,7 @@ def caps_and_rounding(pricing: Pricing, raw: Decimal, clause: str) -> Decimal:
 
 def award(pricing: Pricing) -> Decimal:
     """G3.2: an eligible title receives the award amount (Decision), at most the cap; no known title, nothing."""
-    amount, cap = pricing.own("award_amount"), pricing.own("cap")
+    amount = pricing.own("award_amount")
     titles = pricing.own("titles")
     title = pricing.dossier.content.award.title if pricing.dossier.content.award else None
     if titles is not None and title not in titles.value:

@@ -24,10 +24,8 @@ def cap_groups(edition: Edition, on: date | None) -> dict[str, tuple[str, ...]]:
 
 def apply_unit_caps(edition: Edition, items: list[tuple[str, str, str, Decimal]], on: date | None = None
                     ) -> tuple[dict[str, Decimal], Trace]:
-    """(key, uscc, project_type, amount) items → capped amount per key, and a trace step per unit and group.
-
-    The caps are those in effect on `on` (the edition's latest when None: the plan is made after the reviews).
-    """
+    """(key, uscc, project_type, amount) items → capped amount per key, and a trace step per unit and group."""
+    # the caps in effect on `on`; the edition's latest when None (the plan is made after the reviews)
     groups = cap_groups(edition, on)
     group_of = {t: g for g, types in groups.items() for t in types}
     members: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)

@@ -14,10 +14,8 @@ LINE_AMOUNTS = {
 
 
 def eligible_base(pricing: Pricing) -> Decimal:
-    """The base: lines of an eligible kind, invoiced in the period (G1.1.6, G5.1.5), not disallowed (N4.2).
-
-    Every line left out is named with why and the clause that leaves it out.
-    """
+    """The base: lines of an eligible kind, invoiced in the period (G1.1.6, G5.1.5), not disallowed (N4.2)."""
+    # every line left out is named in the trace with why and the clause that leaves it out
     kinds, period = pricing.own("eligible_expense_kinds"), pricing.own("invoice_period")
     excluded, line_rule = pricing.param("expenses.excluded_kinds"), pricing.param("expenses.line_amount")
     disallowed = pricing.disallowed("f3_expenses")

@@ -10,12 +10,9 @@ ZERO = Decimal("0.00")
 
 
 def scale_to_total(amounts: dict[Hashable, Decimal], total: Decimal) -> tuple[dict[Hashable, Decimal], Decimal]:
-    """Pro rata so that the amounts sum to exactly `total` when they exceed it; unchanged otherwise.
-
-    Each share is floored to the fen, then the fens left over go one each to the largest remainders (ties to the
-    earlier key), so that the sum is exact and nobody gets more than they were computed (Decision, POLICY.md).
-    Returns the scaled amounts and the factor applied (exact to 50 digits; 1 when unchanged).
-    """
+    """(scaled amounts, factor): pro rata to exactly `total` when they exceed it, else unchanged with factor 1."""
+    # each share is floored to the fen, then the fens left over go one each to the largest remainders (ties to the
+    # earlier key): the sum is exact and nobody gets more than computed (Decision, POLICY.md G1.3.3, N4.3)
     current = sum(amounts.values(), ZERO)
     if current <= total:
         return dict(amounts), Decimal(1)

@@ -39,16 +39,14 @@ def edition_of(name: str | None, field: str = "body.edition") -> Edition:
 
 
 def reference_date(dossier: Dossier, edition: Edition, clock: Clock) -> date:
-    """As eligibility judges it (POLICY.md): the submission's date in China; for a pre-check, the earlier of today
-    and the applicant deadline. The parameters in effect on it price the dossier."""
+    """As eligibility judges it: the submission's date in China, else the earlier of today and the deadline."""
     if dossier.submitted_at is not None:
         return china_date(dossier.submitted_at)
     return min(clock.today_in_china(), edition.value("deadlines.applicant_submission"))
 
 
 def compute(session: Session, dossier: Dossier, clock: Clock, keep_prechecks: bool = False) -> ComputationRead:
-    """The amount of a dossier and its trace; kept when it belongs to an application (a pre-check only when
-    `keep_prechecks`)."""
+    """The amount of a dossier and its trace, priced with the parameters in effect on its reference date; kept."""
     edition = edition_of(dossier.edition)
     on = reference_date(dossier, edition, clock)
     types = edition.value("project_types", on) if edition.has("project_types") else {}
@@ -156,7 +154,8 @@ def budget_scaling(data: BudgetScalingIn) -> BudgetScalingRead:
         factor_text = factors.get(OTHERS, "1")
     else:
         factor_text = "per type"
-    return BudgetScalingRead(factor=factor_text, factors={("other" if k == OTHERS else k): v for k, v in factors.items()},
+    return BudgetScalingRead(factor=factor_text,
+                             factors={("other" if k == OTHERS else k): v for k, v in factors.items()},
                              total_requested=sum((i.amount for i in data.items), ZERO),
                              total_allocated=sum(allocated.values(), ZERO), trace=trace.steps,
                              items=[ScaledItem(**i.model_dump(), allocated=allocated[i.key]) for i in data.items])

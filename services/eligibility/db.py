@@ -27,8 +27,8 @@ def migrate() -> None:
 
 
 def get_evaluation_session(request: Request) -> Iterator[Session]:
-    """A session for evaluations: they write only unaudited tables (evaluations, claims), so unlike
-    common.db.get_session they need not queue behind the audit chain's head; commits or rolls back likewise."""
+    """A session for evaluations: committed or rolled back like common.db.get_session, not queued on the audit head."""
+    # evaluations write only unaudited tables (evaluations, claims): nothing of theirs joins the audit chain
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         try:
             yield session

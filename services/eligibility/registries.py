@@ -327,8 +327,7 @@ class DossierRegistry:
         return self._once("invoices", compute)
 
     def duplicate_projects(self, per_unit: int) -> list[dict]:
-        """N3.3: other applications of the edition declaring the same platform, or more of the unit's type than
-        `per_unit` allows."""
+        """N3.3: other applications of the edition with the same platform, or more of the unit's type than allowed."""
         def compute():
             query = select(ClaimedProject).where(ClaimedProject.edition == self.dossier.edition)
             if self.dossier.application_id:

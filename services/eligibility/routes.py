@@ -59,7 +59,7 @@ def _latest_edition(name: str | None):
              responses=problem_responses(401, 409, 422))
 def evaluate_dossier(dossier: Dossier, session: EvaluationSessionDep, principal: PrincipalDep, request: Request
                      ) -> EvaluationRead:
-    """Evaluate a dossier against every rule of its edition: outcome and each check with its clause (also a pre-check)."""
+    """Evaluate a dossier against every rule of its edition: outcome and each check with its clause (or a pre-check)."""
     return service.evaluate(session, dossier, request.app.state.clock, request.app.state.settings.keep_prechecks)
 
 
@@ -214,7 +214,8 @@ def list_claimed_invoices(session: SessionDep, page: PageDep, uscc: UsccQuery = 
 
 @router.get("/registries/units/{uscc}", response_model=UnitRegistryRead, tags=["registries"],
             dependencies=[READERS], responses=problem_responses(401, 403))
-def get_unit_registries(uscc: Annotated[str, Path(pattern=USCC_PATTERN, description="统一社会信用代码")], session: SessionDep, request: Request,
+def get_unit_registries(uscc: Annotated[str, Path(pattern=USCC_PATTERN, description="统一社会信用代码")],
+                        session: SessionDep, request: Request,
                         on: Annotated[date | None, Query(ge=date(1900, 1, 1), le=date(2199, 12, 31),
                                                          description="判断日期; default: today in China")] = None,
                         edition: EditionQuery = None) -> UnitRegistryRead:

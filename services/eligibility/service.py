@@ -45,12 +45,9 @@ def _known_type(edition: Edition, project_type: str, on: date) -> None:
 
 
 def evaluate(session: Session, dossier: Dossier, clock: Clock, keep_prechecks: bool = False) -> EvaluationRead:
-    """Every check of the dossier's type and the outcome; a submitted application's evaluation is kept with its
-    claims (a pre-check only when `keep_prechecks`).
-
-    Parameters are read as in effect on the reference date, so the same dossier gets the same answer whenever it
-    is evaluated again (only the registries may have changed meanwhile).
-    """
+    """Every check of the dossier's type and the outcome; kept with its claims when submitted (pre-checks if asked)."""
+    # parameters are those in effect on the reference date: the same dossier gets the same answer whenever it is
+    # evaluated again (only the registries may have changed meanwhile)
     edition = edition_of(dossier.edition)
     on = reference_date(dossier, edition, clock)
     try:

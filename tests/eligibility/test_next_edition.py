@@ -93,7 +93,8 @@ def test_a_next_edition_is_served_as_data(system, tmp_path):
 
             # G1.3.1: 2025's window and cap
             expense = {"line_no": 1, "content": "服务器", "expense_kind": "server", "invoice_amount": "400000.00",
-                       "paid_amount": "400000.00", "invoice_number": uuid.uuid4().hex[:12], "invoice_date": "2025-03-01"}
+                       "paid_amount": "400000.00", "invoice_number": uuid.uuid4().hex[:12],
+                       "invoice_date": "2025-03-01"}
             platform = {"f2_platform": {"platform_name": f"平台{unit}", "completed_on": "2025-03-01"},
                         "f3_expenses": [expense], "f4_served_firms": [
                             {"line_no": i, "name": f"企业{i}", "uscc": new_uscc()} for i in range(1, 6)]}
@@ -105,7 +106,8 @@ def test_a_next_edition_is_served_as_data(system, tmp_path):
 
             # G5.1.3: a base that applied for construction support in 2024 is not applying for the first time in 2025
             base = new_uscc()
-            assert elig.post("/registries/recognised-bases", json=[{"uscc": base, "base_name": "基地"}]).status_code == 201
+            registered = elig.post("/registries/recognised-bases", json=[{"uscc": base, "base_name": "基地"}])
+            assert registered.status_code == 201
             tcm = {"tcm_base": {"base_name": "基地", "first_application": True},
                    "f2_platform": {"platform_name": f"基地平台{base}", "completed_on": "2024-09-01"},
                    "f3_expenses": [{**expense, "expense_kind": "information_system", "invoice_date": "2024-09-01",

@@ -39,11 +39,8 @@ def completed_within(ctx: Context) -> list[Check]:
 
 @rule("platform.served_firms")
 def served_firms(ctx: Context) -> list[Check]:
-    """G1.1.2: a platform completed in the period served ≥ 5 Dalian firms, an older one ≥ 10.
-
-    Firms are counted once each (by USCC, else by name); a firm whose USCC is registered outside Dalian is not
-    one of "我市" firms and is not counted.
-    """
+    """G1.1.2: a platform completed in the period served ≥ 5 Dalian firms, an older one ≥ 10."""
+    # firms count once each (by USCC, else by name); one registered outside Dalian is not one of 我市 firms
     completed = _completed_on(ctx)
     if completed is None:
         return []  # platform.completed_within says what is missing
@@ -100,8 +97,8 @@ def classify_expenses(ctx: Context) -> tuple[list[int], list[dict]]:
 
 @rule("expenses.eligible_lines")
 def eligible_lines(ctx: Context) -> list[Check]:
-    """G1.1.6, G5.1.5: lines invoiced outside the period, or of a kind not supported, are left out of the base
-    (Decision: that alone does not make the application ineligible); with no line left, nothing can be supported."""
+    """G1.1.6, G5.1.5: lines invoiced outside the period or of another kind are left out; with none left, fail."""
+    # Decision (POLICY.md): a line left out does not by itself make the application ineligible
     period = ctx.own("invoice_period")
     if not ctx.content.f3_expenses:
         return [check("expenses.eligible_lines", period.clause, "fail", "未填报费用支出清单（附件3）",
