@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from stdnum.cn import ric, uscc
 
 from common.money import Money
@@ -201,6 +201,19 @@ class ApplicationContent(Form):
     f9_interest_contracts: list[InterestContract] | None = Field(default=None, max_length=2000,
                                                                  description="附件9 贴息支持申请表")
     tcm_base: TcmBase | None = Field(default=None, description="中医药服务出口基地")
+
+    @model_validator(mode="after")
+    def _line_numbers_are_unique(self):
+        # an auditor disallows a line by its number (N4.2): within a form, one number names one line
+        for name in type(self).model_fields:
+            lines = getattr(self, name)
+            if isinstance(lines, list):
+                seen, repeated = set(), set()
+                for line in lines:
+                    (repeated if line.line_no in seen else seen).add(line.line_no)
+                if repeated:
+                    raise ValueError(f"{name}: line numbers (序号) repeat: {', '.join(map(str, sorted(repeated)))}")
+        return self
 
 
 class TraineeRead(Trainee):

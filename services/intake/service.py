@@ -156,15 +156,24 @@ def _edition(name: str):
         raise Unprocessable(str(exc), errors=[{"field": "body.edition", "message": str(exc), "code": "enum"}]) from None
 
 
-def check_content(edition_name: str, project_type: str, content: ApplicationContent) -> None:
-    """Rules of the forms that depend on the edition: expense kinds per type, at most five certifications."""
+def check_content(session: Session, edition_name: str, project_type: str, content: ApplicationContent,
+                  applicant_id: str, application_id: str | None = None) -> None:
+    """Rules of the forms that depend on the edition: expense kinds per type, at most five certifications per unit."""
     edition = _edition(edition_name)
-    limit = edition.value("certification.max_items")
-    if content.f5_certifications is not None and len(content.f5_certifications) > limit:
-        raise Unprocessable(f"At most {limit} certification items may be claimed per unit (G2.2); "
-                            f"this form lists {len(content.f5_certifications)}.", clause="G2.2",
-                            errors=[{"field": "body.content.f5_certifications",
-                                     "message": f"the limit is {limit} items", "code": "too_long"}])
+    limit, clause = edition.cited("certification.max_items")
+    if content.f5_certifications is not None:
+        # G2.2 counts a unit's certification items, however many applications it spreads them over
+        others = session.exec(select(Application.content).where(
+            Application.applicant_id == applicant_id, Application.edition == edition_name,
+            Application.project_type == "certification", Application.status != "rejected",
+            Application.id != (application_id or ""))).all()
+        elsewhere = sum(len(other.get("f5_certifications") or []) for other in others)
+        if elsewhere + len(content.f5_certifications) > limit:
+            also = f" and its other applications list {elsewhere}" if elsewhere else ""
+            raise Unprocessable(f"At most {limit} certification items may be claimed per unit ({clause}); this form "
+                                f"lists {len(content.f5_certifications)}{also}.", clause=clause,
+                                errors=[{"field": "body.content.f5_certifications",
+                                         "message": f"the limit is {limit} items per unit", "code": "too_long"}])
     if content.f3_expenses:
         key = f"{project_type}.eligible_expense_kinds"
         allowed = set(edition.value(key)) if key in edition.parameters else set()
@@ -183,7 +192,7 @@ def create_application(session: Session, data: ApplicationCreate, principal: Pri
     applicant = get_applicant(session, data.applicant_id, principal)
     if principal.role not in ("applicant", "admin", "service"):
         raise NotFound("Only the unit itself creates its applications.")
-    check_content(data.edition, data.project_type, data.content)
+    check_content(session, data.edition, data.project_type, data.content, applicant.id)
     single_key = None
     if data.project_type in SINGLE_PROJECT_CLAUSES:
         single_key = f"{applicant.id}/{data.edition}/{data.project_type}"
@@ -216,7 +225,8 @@ def update_content(session: Session, application_id: str, content: ApplicationCo
     _require_own_unit(principal)
     if application.status not in EDITABLE:
         raise Conflict(f"The application is {application.status}: only drafts and returned applications change.")
-    check_content(application.edition, application.project_type, content)
+    check_content(session, application.edition, application.project_type, content, application.applicant_id,
+                  application.id)
     now = clock.now()
     application.content = content.model_dump(mode="json", exclude_none=True)
     application.version += 1

@@ -112,6 +112,25 @@ def test_form_rules(system):
                                                                "project_type": "certification"}), 422)
     assert "1999" in edition["detail"]
     assert problem(draft(client, applicant, "tourism"), 422)["errors"][0]["field"] == "body.project_type"
+    twice = problem(draft(client, applicant, "platform_construction", {"f3_expenses": [line, line]}), 422)
+    assert "line numbers (序号) repeat: 1" in twice["detail"]
+
+
+def test_five_certifications_per_unit_across_its_applications(system):
+    client, applicant = register(system)
+
+    def items(count: int) -> list[dict]:
+        return [{"line_no": i, "scheme": "ISO9001", "kind": "new", "certified_on": "2024-05-01", "fee": "1000.00",
+                 "requested": "700.00"} for i in range(1, count + 1)]
+
+    first = draft(client, applicant, "certification", {"f5_certifications": items(3)}).json()
+    refused = problem(draft(client, applicant, "certification", {"f5_certifications": items(3)}), 422)
+    assert refused["clause"] == "G2.2" and "other applications list 3" in refused["detail"]
+    assert draft(client, applicant, "certification", {"f5_certifications": items(2)}).status_code == 201
+    # the first one may be corrected within the limit, never beyond it
+    url = f"{API}/applications/{first['id']}/content"
+    assert client.put(url, json={"content": {"f5_certifications": items(2)}}).status_code == 200
+    assert problem(client.put(url, json={"content": {"f5_certifications": items(4)}}), 422)["clause"] == "G2.2"
 
 
 def test_submission_refuses_unfilled_forms_and_missing_title_materials(system):
