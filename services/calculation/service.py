@@ -1,11 +1,9 @@
-"""Computations, unit caps and budget scaling (no HTTP here)."""
+"""Computations and unit caps (no HTTP here); budget scaling is in scaling.py."""
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections import defaultdict
 from datetime import date
-from decimal import Decimal
 
 from pydantic import ValidationError
 from sqlalchemy import func
@@ -21,13 +19,9 @@ from .caps import apply_unit_caps
 from .clients import IntakeClient
 from .dossier import Disallowed, Dossier
 from .models import Computation
-from .scaling import ZERO, scale_to_total
-from .schemas import (BudgetScalingIn, BudgetScalingRead, CappedItem, ComputationRead, ScaledItem, UnitCapsIn,
-                      UnitCapsRead)
-from .trace import Trace
+from .scaling import unique_keys
+from .schemas import CappedItem, ComputationRead, UnitCapsIn, UnitCapsRead
 
-FACTOR_PLACES = Decimal("0.000000000001")  # the factor is reported, not used: every share is exact to the fen
-OTHERS = None  # the budget group of the types without a budget of their own
 
 
 def edition_of(name: str | None, field: str = "body.edition") -> Edition:
@@ -104,62 +98,10 @@ def list_computations(session: Session, page: PageParams, *, application_id: str
                 total=total, limit=page.limit, offset=page.offset)
 
 
-def _unique_keys(keys: list[str]) -> None:
-    seen, twice = set(), set()
-    for key in keys:
-        if key in seen:
-            twice.add(key)
-        seen.add(key)
-    if twice:
-        raise Unprocessable(f"Every item needs its own key; given more than once: {', '.join(sorted(twice))}.",
-                            errors=[{"field": "body.items", "message": "duplicate keys", "code": "unique"}])
-
-
 def unit_caps(data: UnitCapsIn) -> UnitCapsRead:
     """G1.3.3, G5.2: a unit's projects under one cap scaled by one factor so that they sum to it when over it."""
     edition = edition_of(data.edition)
-    _unique_keys([i.key for i in data.items])
+    unique_keys([i.key for i in data.items])
     capped, trace = apply_unit_caps(edition, [(i.key, i.uscc, i.project_type, i.amount) for i in data.items])
     return UnitCapsRead(edition=edition.name, trace=trace.steps,
                         items=[CappedItem(**i.model_dump(), capped_amount=capped[i.key]) for i in data.items])
-
-
-def budget_scaling(data: BudgetScalingIn) -> BudgetScalingRead:
-    """统筹调整 (N4.3): one pro-rata factor (or one per type budget), floor to the fen, then largest remainder."""
-    _unique_keys([i.key for i in data.items])
-    budgets: dict[str | None, Decimal] = dict(data.type_budgets or {})
-    reserved = sum(budgets.values(), ZERO)
-    if reserved > data.budget:
-        raise Unprocessable(f"The budgets per type ({reserved}) exceed the fund ({data.budget}).",
-                            errors=[{"field": "body.type_budgets", "message": "more than the budget", "code": "sum"}])
-    budgets[OTHERS] = data.budget - reserved
-    groups: dict[str | None, dict[str, Decimal]] = defaultdict(dict)
-    for item in data.items:
-        groups[item.project_type if item.project_type in (data.type_budgets or {}) else OTHERS][item.key] = item.amount
-    trace, allocated, factors = Trace(), {}, {}
-    for group, members in groups.items():
-        scaled, factor = scale_to_total(members, budgets[group])
-        allocated.update(scaled)
-        factors[group] = _factor_text(factor)
-        requested = sum(members.values(), ZERO)
-        binds = requested > budgets[group]
-        name = "the fund" if group == OTHERS and not data.type_budgets else (
-            "the types without a budget of their own" if group == OTHERS else group)
-        trace.add(f"scale {name}", "N4.3", {"allocated": sum(scaled.values(), ZERO), "factor": factors[group]},
-                  inputs={"requested": requested, "projects": len(members)},
-                  parameter={"budget": budgets[group]},
-                  note=("over budget: scaled pro rata, floored to the fen, largest remainders get the fens left "
-                        "over, so the group sums exactly to its budget" if binds else "within budget: unchanged"))
-    if not data.type_budgets:
-        factor_text = factors.get(OTHERS, "1")
-    else:
-        factor_text = "per type"
-    return BudgetScalingRead(factor=factor_text,
-                             factors={("other" if k == OTHERS else k): v for k, v in factors.items()},
-                             total_requested=sum((i.amount for i in data.items), ZERO),
-                             total_allocated=sum(allocated.values(), ZERO), trace=trace.steps,
-                             items=[ScaledItem(**i.model_dump(), allocated=allocated[i.key]) for i in data.items])
-
-
-def _factor_text(factor: Decimal) -> str:
-    return "1" if factor == 1 else str(factor.quantize(FACTOR_PLACES))

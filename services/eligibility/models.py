@@ -85,6 +85,8 @@ class ClaimedInvoice(SQLModel, table=True):
 class ClaimedProject(SQLModel, table=True):
     """A project a submitted application declares, to find the same project declared twice (N3.3)."""
 
+    __table_args__ = (Index("ix_claimedproject_project_key", "edition", "project_key"),
+                      Index("ix_claimedproject_unit_type", "edition", "uscc", "project_type"))
     __audit__ = False  # derived from the application, replaced on every evaluation
 
     id: int | None = Field(default=None, primary_key=True)
@@ -92,7 +94,7 @@ class ClaimedProject(SQLModel, table=True):
     application_id: str = Field(unique=True, max_length=64)
     uscc: str = Field(max_length=18)
     project_type: str = Field(max_length=32)
-    project_key: str = Field(index=True, max_length=200)
+    project_key: str = Field(max_length=200)
 
 
 class AuditEvent(AuditEventBase, table=True):

@@ -67,8 +67,11 @@ def test_an_application_is_priced_by_id_from_its_dossier_at_intake(system):
                                                                              "40000.00")
     kept = system.client_for("city_officer").get(f"{CALC}/computations", params={"application_id": application["id"]})
     assert result["id"] in {c["id"] for c in kept.json()["items"]}
-    applicant_client = system.client_for("applicant", unit_uscc=applicant["uscc"])
-    assert applicant_client.post(f"{CALC}/applications/{application['id']}/computations", json={}).status_code == 403
+    # the applicant's own token is passed on to intake: its own application is priced, another unit's is not found
+    own = system.client_for("applicant", unit_uscc=applicant["uscc"])
+    assert own.post(f"{CALC}/applications/{application['id']}/computations", json={}).json()["amount"] == "100000.00"
+    stranger = system.client_for("applicant", unit_uscc=new_uscc())
+    assert stranger.post(f"{CALC}/applications/{application['id']}/computations", json={}).status_code == 404
     missing = auditor.post(f"{CALC}/applications/no-such-application/computations", json={})
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
 

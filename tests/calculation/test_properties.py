@@ -12,9 +12,8 @@ from common.parameters import load_edition
 from services.calculation import amounts
 from services.calculation.caps import apply_unit_caps, cap_groups
 from services.calculation.dossier import Dossier
-from services.calculation.scaling import scale_to_total
+from services.calculation.scaling import budget_scaling, scale_to_total
 from services.calculation.schemas import BudgetScalingIn
-from services.calculation.service import budget_scaling
 
 EDITION = load_edition("2024")
 ON = date(2025, 12, 10)

@@ -44,6 +44,7 @@ def upgrade() -> None:
     op.execute("UPDATE claimedinvoice SET invoice_key = UPPER(REPLACE(invoice_number, ' ', ''))")
     with op.batch_alter_table("claimedinvoice") as batch:
         batch.alter_column("invoice_key", existing_type=sa.String(40), nullable=False)
+    op.drop_index("ix_claimedinvoice_invoice_number", table_name="claimedinvoice")  # claims compare by invoice_key
     op.create_index("ix_claimedinvoice_edition_invoice_key", "claimedinvoice", ["edition", "invoice_key"])
     op.create_index("ix_claimedinvoice_uscc", "claimedinvoice", ["uscc"])
 
@@ -51,6 +52,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_claimedinvoice_uscc", table_name="claimedinvoice")
     op.drop_index("ix_claimedinvoice_edition_invoice_key", table_name="claimedinvoice")
+    op.create_index("ix_claimedinvoice_invoice_number", "claimedinvoice", ["edition", "invoice_number"])
     with op.batch_alter_table("claimedinvoice") as batch:
         batch.drop_column("project_type")
         batch.drop_column("invoice_key")
