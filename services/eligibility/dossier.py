@@ -27,6 +27,12 @@ class DossierApplicant(Loose):
     district_code: str | None = Field(default=None, max_length=12, description="注册地区市县代码")
     independent_legal_person: bool | None = Field(default=None, description="是否具有独立法人资格")
 
+    @field_validator("uscc")
+    @classmethod
+    def _compact(cls, value: str) -> str:
+        """The code as registries key it: no spaces or dashes, upper case (the check digit is a rule's business)."""
+        return "".join(value.split()).replace("-", "").upper()
+
 
 class Commitment(Loose):
     """附件1 承诺书."""

@@ -97,13 +97,21 @@ def parse_rows(body: bytes, content_type: str, model: type[BaseModel]) -> list[B
     return parsed
 
 
+def _existing(session: Session, table, usccs: set[str]) -> list:
+    """The rows of a registry for these units, fetched in chunks (an import names thousands of units)."""
+    ordered, rows = sorted(usccs), []
+    for start in range(0, len(ordered), 500):
+        rows += session.exec(select(table).where(table.uscc.in_(ordered[start:start + 500]))).all()
+    return rows
+
+
 def import_credit_entries(session: Session, entries: list[CreditEntryIn]) -> ImportResult:
     """Add or update credit-list entries, named by (uscc, kind, source, listed_on): a re-import updates."""
     created = updated = 0
+    known = {(r.uscc, r.kind, r.source, r.listed_on): r
+             for r in _existing(session, CreditEntry, {e.uscc for e in entries})}
     for entry in _unique(entries, lambda e: (e.uscc, e.kind, e.source, e.listed_on)):
-        row = session.exec(select(CreditEntry).where(CreditEntry.uscc == entry.uscc, CreditEntry.kind == entry.kind,
-                                                     CreditEntry.source == entry.source,
-                                                     CreditEntry.listed_on == entry.listed_on)).first()
+        row = known.get((entry.uscc, entry.kind, entry.source, entry.listed_on))
         if row is None:
             session.add(CreditEntry(id=str(uuid.uuid4()), **entry.model_dump()))
             created += 1
@@ -118,10 +126,10 @@ def import_credit_entries(session: Session, entries: list[CreditEntryIn]) -> Imp
 def import_debarments(session: Session, entries: list[DebarmentIn], years: int) -> ImportResult:
     """Add or update debarments, named by (uscc, source, starts_on); no end date: `years` later (N3.2)."""
     created = updated = 0
+    known = {(r.uscc, r.source, r.starts_on): r for r in _existing(session, Debarment, {e.uscc for e in entries})}
     for entry in _unique(entries, lambda e: (e.uscc, e.source, e.starts_on)):
         ends_on = entry.ends_on or years_after(entry.starts_on, years)
-        row = session.exec(select(Debarment).where(Debarment.uscc == entry.uscc, Debarment.source == entry.source,
-                                                   Debarment.starts_on == entry.starts_on)).first()
+        row = known.get((entry.uscc, entry.source, entry.starts_on))
         if row is None:
             session.add(Debarment(id=str(uuid.uuid4()), uscc=entry.uscc, reason=entry.reason, source=entry.source,
                                   starts_on=entry.starts_on, ends_on=ends_on))
@@ -145,8 +153,9 @@ def record_debarment(session: Session, entry: DebarmentIn, years: int) -> Debarm
 def import_recognised_bases(session: Session, entries: list[RecognisedBaseIn]) -> ImportResult:
     """Add or update recognised bases, one per unit."""
     created = updated = 0
+    known = {r.uscc: r for r in _existing(session, RecognisedBase, {e.uscc for e in entries})}
     for entry in _unique(entries, lambda e: e.uscc):
-        row = session.exec(select(RecognisedBase).where(RecognisedBase.uscc == entry.uscc)).first()
+        row = known.get(entry.uscc)
         if row is None:
             session.add(RecognisedBase(id=str(uuid.uuid4()), **entry.model_dump()))
             created += 1

@@ -63,7 +63,7 @@ def evaluate(session: Session, dossier: Dossier, clock: Clock, keep_prechecks: b
                             project_type=dossier.project_type, uscc=dossier.applicant.uscc,
                             outcome=rules.outcome(checks), precheck=not submitted, reference_date=on,
                             evaluated_at=clock.now(), checks=[CheckRead(**c.__dict__) for c in checks])
-    if submitted and valid_uscc(dossier.applicant.uscc) == dossier.applicant.uscc:
+    if submitted and valid_uscc(dossier.applicant.uscc):
         try:
             record_claims(session, dossier)
         except IntegrityError:  # the same application evaluated twice at once: the other one's claims stand
