@@ -88,6 +88,7 @@ def test_the_same_invoice_in_two_applications_names_both_and_reevaluation_replac
     check = next(c for c in second["checks"] if c["rule"] == "duplicate.invoice_claimed_twice")
     assert (second["outcome"], check["outcome"], check["clause"]) == ("needs_review", "review", "N3.3")
     assert check["details"]["other_applications"] == [a_id]
+    assert check["details"]["applications"] == sorted([a_id, b_id])  # both named
     assert f"已由申请 {a_id} 申报" in check["message_zh"] and "line 2" in check["message_en"]
     # the first application, evaluated again, now names the second
     again = city.post(EVALUATIONS, json=_platform(unit_a, a_id, [shared, f"X{uuid.uuid4().hex[:10]}"])).json()

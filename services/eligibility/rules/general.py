@@ -141,9 +141,10 @@ def invoice_claimed_twice(ctx: Context) -> list[Check]:
                             f"{item['application_id']} 申报")
             texts_en.append(f"invoice {item['invoice_number']} (line {lines(item['own_lines'])}) is also claimed by "
                             f"application {item['application_id']}")
+    named = sorted(others | ({ctx.dossier.application_id} if ctx.dossier.application_id else set()))
     return [check("duplicate.invoice_claimed_twice", decision.clause, decided(decision),
                   "重复申报：" + "；".join(texts_zh), "Claimed twice: " + "; ".join(texts_en),
-                  duplicates=found, other_applications=sorted(others))]
+                  duplicates=found, other_applications=sorted(others), applications=named)]
 
 
 @rule("duplicate.project_declared_twice")
