@@ -14,7 +14,7 @@ from sqlmodel import Session, func, select
 
 from common.auth import Principal
 from common.clock import Clock
-from common.problems import Conflict, NotFound
+from common.problems import Conflict, NotFound, ServiceUnavailable
 
 from .clients import CalculationClient
 from .models import Plan, PlanItem, Project
@@ -91,7 +91,8 @@ def build_plan(session: Session, calculation: CalculationClient, edition: str, b
             {k: f"{v:.2f}" for k, v in type_budgets.items()} if type_budgets else None)
         allocated = {item.key: item.allocated for item in scaled.items}
         if set(allocated) != set(capped) or sum(allocated.values(), Decimal("0.00")) > budget:
-            raise Conflict("The calculation service's scaling does not fit the budget; nothing was recorded.")
+            raise ServiceUnavailable("The calculation service answered a scaling that does not fit the budget; nothing "
+                                     "was recorded.", service="calculation")
         caps_trace, scaling_trace, factor = caps.trace, scaled.trace, scaled.factor
     current = open_plan(session, edition)
     version = (session.exec(select(func.max(Plan.version)).where(Plan.edition == edition)).one() or 0) + 1
