@@ -2,7 +2,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, Numeric, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from common.audit import AuditEventBase, AuditHeadBase
@@ -35,6 +35,8 @@ class Applicant(SQLModel, table=True):
 class Application(SQLModel, table=True):
     """One project application of a unit for an edition, with its forms and lifecycle."""
 
+    # the listing filters: status, type and edition, newest first
+    __table_args__ = (Index("ix_application_listing", "edition", "status", "project_type", "created_at"),)
     # the forms hold trainees' national ID numbers, which most readers of the audit trail may not see; their history
     # (who changed them, when) is the version table, read through the API's masking
     __audit_mask__ = frozenset({"content"})
@@ -80,7 +82,7 @@ class Document(SQLModel, table=True):
     kind: str = Field(max_length=40)
     filename: str = Field(max_length=200)
     media_type: str = Field(max_length=60)
-    size: int
+    size: int = Field(sa_column=Column(BigInteger(), nullable=False))
     sha256: str = Field(max_length=64)
     object_key: str = Field(max_length=200)
     uploaded_by: str = Field(max_length=100)
@@ -91,10 +93,11 @@ class OutboxMessage(SQLModel, table=True):
     """Durable work: ask eligibility and calculation about a submitted application until they answer."""
 
     __audit__ = False
+    __table_args__ = (Index("ix_outboxmessage_due", "status", "next_attempt_at"),)  # what the workers poll
 
     id: str = Field(primary_key=True, max_length=36)
     application_id: str = Field(foreign_key="application.id", index=True, max_length=36)
-    status: str = Field(default="pending", max_length=12, index=True)  # pending, done, superseded
+    status: str = Field(default="pending", max_length=12)  # pending, done, superseded
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     last_error: str | None = Field(default=None, max_length=500)
