@@ -1,9 +1,9 @@
 """An append-only audit trail chained by SHA-256, the same mechanism in every service (each keeps its own tables).
 
-A service declares two tables from the bases below (`class AuditEvent(AuditEventBase, table=True)` and
-`class AuditHead(AuditHeadBase, table=True)`, the head holding one row with id 1) and calls `append_event`
-in the transaction of every state change. Appending first updates the head row, which takes the row lock on
-PostgreSQL and the write lock on SQLite, so concurrent writers queue and every event names its true predecessor.
+A service declares two tables from the bases below on its own table base (`class AuditEvent(IntakeTable,
+AuditEventBase, table=True)` and the same for `AuditHeadBase`, the head holding one row with id 1) and calls
+`append_event` in the transaction of every state change. Appending first updates the head row, which takes the row
+lock on PostgreSQL and the write lock on SQLite, so concurrent writers queue and every event names its true predecessor.
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column, event, func, inspect, update
+from sqlalchemy import JSON, Index, event, func, inspect, update
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, Session, SQLModel, select
 
 from .auth import principal_var, require_roles
@@ -30,22 +31,31 @@ GENESIS_HASH = "0" * 64
 class AuditEventBase(SQLModel):
     """Columns of an audit event: who did what to which resource, before and after, chained by hash."""
 
+    __tablename__ = "audit_event"
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        """The index behind a resource's history, declared per table (an Index belongs to one table)."""
+        return (Index("ix_audit_event_resource", "resource_type", "resource_id"),)
+
     seq: int = Field(primary_key=True, description="Position in the chain, from 1")
-    occurred_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    occurred_at: datetime = Field(sa_type=UtcDateTime, nullable=False)
     actor: str = Field(max_length=100, description="Who (user or service name)")
     role: str = Field(max_length=24, description="Their role")
     request_id: str | None = Field(default=None, max_length=128, description="X-Request-ID of the request")
     resource_type: str = Field(max_length=40, description="Kind of resource changed")
     resource_id: str = Field(max_length=64, description="Its id")
     action: str = Field(max_length=40, description="What was done")
-    before: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    after: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    before: dict | None = Field(default=None, sa_type=JSON, nullable=True)
+    after: dict | None = Field(default=None, sa_type=JSON, nullable=True)
     prev_hash: str = Field(max_length=64, description="Hash of the previous event")
     hash: str = Field(max_length=64, description="SHA-256 over the previous hash and this event's content")
 
 
 class AuditHeadBase(SQLModel):
     """The chain's head: last sequence number and hash (one row, id 1)."""
+
+    __tablename__ = "audit_head"
 
     id: int = Field(primary_key=True)
     seq: int = Field(default=0)

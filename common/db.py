@@ -16,6 +16,7 @@ from datetime import timezone
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import registry
 from sqlmodel import Session, select
 
 # Named constraints so that migrations can drop and alter them on every backend.
@@ -26,6 +27,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def table_registry() -> registry:
+    """A registry with a metadata of its own, so that one process may hold several services' tables."""
+    return registry(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 
 
 class UtcDateTime(TypeDecorator):
@@ -84,22 +90,34 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A session on the app's engine that commits when the route succeeds and rolls back otherwise.
-
-    A request that may write first locks the audit chain's head (when the service keeps one): every writer then
-    takes its locks in the same order (head, then rows), so row locks taken early (SELECT … FOR UPDATE) can never
-    deadlock against a flush that appends to the chain.
-    """
+    """A session on the app's engine that commits when the route succeeds and rolls back otherwise."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
+        head = getattr(request.app.state, "audit_head", None)
+        if head is not None and request.method not in SAFE_METHODS and not is_sqlite(session.get_bind()):
+            session.info[_LOCK_FIRST] = head
         try:
-            head = getattr(request.app.state, "audit_head", None)
-            if head is not None and request.method not in SAFE_METHODS and not is_sqlite(session.get_bind()):
-                session.execute(select(head).where(head.id == 1).with_for_update())
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+_LOCK_FIRST = "lock_audit_head_first"
+
+
+@event.listens_for(Session, "after_begin")
+def _lock_audit_head_first(session: Session, _transaction, connection) -> None:
+    """A writing request's transaction first locks the audit chain's head.
+
+    Every writer then takes its locks in the same order (head, then rows), so row locks taken early (SELECT … FOR
+    UPDATE) can never deadlock against a flush that appends to the chain. The lock is taken when the transaction
+    begins, in the thread that uses the session (the endpoint's), not in the dependency's: a dependency that waited
+    for the lock in the thread pool would hold a thread the lock holder's endpoint may need.
+    """
+    head = session.info.get(_LOCK_FIRST)
+    if head is not None:
+        connection.execute(select(head.__table__.c.id).where(head.__table__.c.id == 1).with_for_update())
 
 
 # scope="function": the commit happens before the answer is sent, so a failed commit is the client's error answer

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -181,6 +182,15 @@ def install_problem_handlers(app: FastAPI) -> None:
                             "The service's database is unreachable; try again shortly.",
                             instance=request.url.path, request_id=_request_id(request))
         return problem_response(body, headers={"Retry-After": "5"})
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(request: Request, exc: PoolTimeout):
+        # every pooled connection stayed busy: the database is saturated, not the request wrong
+        log.warning("database connection pool exhausted on %s %s", request.method, request.url.path)
+        body = problem_body(503, "service-unavailable", "Service unavailable",
+                            "The service is saturated (no database connection became free in time); try again "
+                            "shortly.", instance=request.url.path, request_id=_request_id(request))
+        return problem_response(body, headers={"Retry-After": "2"})
 
     @app.exception_handler(DataError)
     async def _unstorable(request: Request, exc: DataError):

@@ -24,8 +24,8 @@ import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, HttpUrl
-from sqlalchemy import JSON, Column, and_, exists, func
-from sqlalchemy.orm import aliased
+from sqlalchemy import JSON, Index, and_, exists, func
+from sqlalchemy.orm import aliased, declared_attr
 from sqlmodel import Session, SQLModel, select
 from sqlmodel import Field as SQLField
 
@@ -47,20 +47,22 @@ def _utcnow() -> datetime:
 class WebhookSubscriptionBase(SQLModel):
     """Columns of a subscription: where to send which event types, with which secret."""
 
+    __tablename__ = "webhook_subscription"
     __audit_mask__ = frozenset({"secret"})
 
     id: str = SQLField(primary_key=True, max_length=36)
     url: str = SQLField(max_length=500)
-    event_types: list = SQLField(sa_column=Column(JSON, nullable=False))
+    event_types: list = SQLField(sa_type=JSON, nullable=False)
     secret: str = SQLField(max_length=80)
     active: bool = SQLField(default=True)
     created_by: str = SQLField(max_length=100)
-    created_at: datetime = SQLField(sa_column=Column(UtcDateTime(), nullable=False))
+    created_at: datetime = SQLField(sa_type=UtcDateTime, nullable=False)
 
 
 class WebhookEventBase(SQLModel):
     """Columns of an event that happened."""
 
+    __tablename__ = "webhook_event"
     __audit__ = False
 
     seq: int | None = SQLField(default=None, primary_key=True)
@@ -68,24 +70,31 @@ class WebhookEventBase(SQLModel):
     type: str = SQLField(max_length=60)
     resource_type: str = SQLField(max_length=40)
     resource_id: str = SQLField(max_length=64)
-    occurred_at: datetime = SQLField(sa_column=Column(UtcDateTime(), nullable=False))
-    data: dict = SQLField(sa_column=Column(JSON, nullable=False))
+    occurred_at: datetime = SQLField(sa_type=UtcDateTime, nullable=False)
+    data: dict = SQLField(sa_type=JSON, nullable=False)
 
 
 class WebhookDeliveryBase(SQLModel):
     """Columns of one event's delivery to one subscriber, with every attempt."""
 
+    __tablename__ = "webhook_delivery"
     __audit__ = False
 
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        """The indexes the worker polls by: what is due, and each subscriber's order per resource."""
+        return (Index("ix_webhook_delivery_due", "status", "next_attempt_at"),
+                Index("ix_webhook_delivery_order", "subscription_id", "resource_key", "event_seq"))
+
     id: str = SQLField(primary_key=True, max_length=36)
-    subscription_id: str = SQLField(index=True, max_length=36)
-    event_seq: int = SQLField(index=True)
+    subscription_id: str = SQLField(max_length=36)
+    event_seq: int = SQLField()
     resource_key: str = SQLField(max_length=110)
-    status: str = SQLField(default="pending", max_length=12, index=True)
+    status: str = SQLField(default="pending", max_length=12)
     attempts: int = SQLField(default=0)
-    next_attempt_at: datetime = SQLField(sa_column=Column(UtcDateTime(), nullable=False))
-    delivered_at: datetime | None = SQLField(default=None, sa_column=Column(UtcDateTime(), nullable=True))
-    attempt_log: list = SQLField(default_factory=list, sa_column=Column(JSON, nullable=False))
+    next_attempt_at: datetime = SQLField(sa_type=UtcDateTime, nullable=False)
+    delivered_at: datetime | None = SQLField(default=None, sa_type=UtcDateTime, nullable=True)
+    attempt_log: list = SQLField(default_factory=list, sa_type=JSON, nullable=False)
 
 
 class WebhookTables:

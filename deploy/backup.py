@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import MetaData, func, inspect, select
+from sqlalchemy import MetaData, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 

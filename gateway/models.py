@@ -5,12 +5,13 @@ from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from common.audit import AuditEventBase, AuditHeadBase
-from common.db import NAMING_CONVENTION, UtcDateTime
+from common.db import UtcDateTime, table_registry
 
-SQLModel.metadata.naming_convention = NAMING_CONVENTION
+class GatewayTable(SQLModel, registry=table_registry()):
+    """Base of the gateway tables: a metadata of their own, apart from every other service's."""
 
 
-class UserAccount(SQLModel, table=True):
+class UserAccount(GatewayTable, table=True):
     """Someone who may obtain a token, with the role and the unit or district it is bound to."""
 
     __tablename__ = "user_account"
@@ -26,13 +27,9 @@ class UserAccount(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class AuditEvent(AuditEventBase, table=True):
+class AuditEvent(GatewayTable, AuditEventBase, table=True):
     """The gateway's audit trail (account changes)."""
 
-    __tablename__ = "audit_event"
 
-
-class AuditHead(AuditHeadBase, table=True):
+class AuditHead(GatewayTable, AuditHeadBase, table=True):
     """Head of the gateway's audit chain."""
-
-    __tablename__ = "audit_head"

@@ -1,7 +1,5 @@
 """Alembic environment of the gateway's user store."""
-from sqlmodel import SQLModel
-
 from common.db import run_migration_env
-from gateway import models  # noqa: F401  (registers the table on the metadata)
+from gateway.models import GatewayTable
 
-run_migration_env(SQLModel.metadata)
+run_migration_env(GatewayTable.metadata)

@@ -5,12 +5,13 @@ from decimal import Decimal
 from sqlalchemy import JSON, Column, Numeric
 from sqlmodel import Field, SQLModel
 
-from common.db import NAMING_CONVENTION, UtcDateTime
+from common.db import UtcDateTime, table_registry
 
-SQLModel.metadata.naming_convention = NAMING_CONVENTION
+class CalculationTable(SQLModel, registry=table_registry()):
+    """Base of the calculation tables: a metadata of their own, apart from every other service's."""
 
 
-class Computation(SQLModel, table=True):
+class Computation(CalculationTable, table=True):
     """One amount computed for a dossier (a submission, an audit's recomputation or a pre-check), with its trace."""
 
     id: str = Field(primary_key=True, max_length=36)

@@ -1,13 +1,9 @@
 """The disbursement service's app factory."""
-import logging
 
-import anyio.to_thread
-from fastapi import FastAPI, Request
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from fastapi import FastAPI
 from sqlmodel import Session, func, select
 
 from common.app import create_service_app
-from common.problems import problem_body, problem_response
 from common.webhooks import WebhookWorker, webhook_router
 
 from .clients import CalculationClient, EligibilityClient, IntakeClient
@@ -19,7 +15,6 @@ from .settings import DisbursementSettings
 DESCRIPTION = ("The city's half of the programme (N4.2–N4.5, N3.2–N3.3): projects taken over from the districts, "
                "third-party audit and expert review, spot checks, versioned allocation plans, public notice and "
                "objections, payments in two legs created exactly once, bank statements, reconciliation, clawbacks.")
-log = logging.getLogger("fundflow.disbursement")
 
 
 def _require_idempotency_key_in_openapi(app: FastAPI) -> None:
@@ -44,10 +39,6 @@ def create_app() -> FastAPI:
     settings = DisbursementSettings()
 
     async def start(app: FastAPI) -> None:
-        # A writing request waits for the audit chain's lock inside the session dependency's thread, then needs a
-        # second thread for its endpoint: with fewer threads than waiting writers, the lock holder would starve
-        # until the pool's timeout. Enough threads for the pool and the requests queued behind it avoid that.
-        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         app.state.intake = IntakeClient(settings, app.state.service_tokens.header)
         app.state.calculation = CalculationClient(settings, app.state.service_tokens.header)
         app.state.eligibility = EligibilityClient(settings, app.state.service_tokens.header)
@@ -75,15 +66,5 @@ def create_app() -> FastAPI:
                              on_startup=start, on_shutdown=stop, audit=(AuditEvent, AuditHead), gauges=gauges)
 
     _require_idempotency_key_in_openapi(app)
-
-    @app.exception_handler(PoolTimeout)
-    async def _pool_exhausted(request: Request, exc: PoolTimeout):
-        # every pooled connection stayed busy: the database is saturated, not the request wrong
-        log.warning("database connection pool exhausted on %s %s", request.method, request.url.path)
-        body = problem_body(503, "service-unavailable", "Service unavailable",
-                            "The service is saturated (no database connection became free in time); try again "
-                            "shortly.", instance=request.url.path,
-                            request_id=getattr(request.state, "request_id", None))
-        return problem_response(body, headers={"Retry-After": "2"})
 
     return app

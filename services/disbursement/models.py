@@ -12,10 +12,11 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Numeric
 from sqlmodel import Field, SQLModel
 
 from common.audit import AuditEventBase, AuditHeadBase
-from common.db import NAMING_CONVENTION, UtcDateTime
+from common.db import UtcDateTime, table_registry
 from common.webhooks import WebhookDeliveryBase, WebhookEventBase, WebhookSubscriptionBase, WebhookTables
 
-SQLModel.metadata.naming_convention = NAMING_CONVENTION
+class DisbursementTable(SQLModel, registry=table_registry()):
+    """Base of the disbursement tables: a metadata of their own, apart from every other service's."""
 
 OPEN_PLAN = "status IN ('draft', 'published')"
 LIVE_PAYMENT = "status IN ('pending', 'paid')"
@@ -25,7 +26,7 @@ def _money(nullable: bool = False) -> Column:
     return Column(Numeric(18, 2), nullable=nullable)
 
 
-class Project(SQLModel, table=True):
+class Project(DisbursementTable, table=True):
     """A district-passed application as the city handles it from audit to payment (N4.2–N4.5)."""
 
     __table_args__ = (
@@ -80,7 +81,7 @@ class Project(SQLModel, table=True):
         return self.audited_amount, "spot_check" if self.spot_check_outcome == "adjusted" else "audit"
 
 
-class Plan(SQLModel, table=True):
+class Plan(DisbursementTable, table=True):
     """One version of an allocation plan (N4.3): draft → published → final, or superseded by a newer version."""
 
     __table_args__ = (
@@ -114,7 +115,7 @@ class Plan(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class PlanItem(SQLModel, table=True):
+class PlanItem(DisbursementTable, table=True):
     """A project's line in a plan version: its amount, after the unit cap, after scaling to the fund."""
 
     __table_args__ = (UniqueConstraint("plan_id", "project_id"),)
@@ -130,7 +131,7 @@ class PlanItem(SQLModel, table=True):
     final_project_id: str | None = Field(default=None, unique=True, max_length=36)
 
 
-class Objection(SQLModel, table=True):
+class Objection(DisbursementTable, table=True):
     """An objection filed against a project of a published plan (N4.4), and how the city resolved it."""
 
     __table_args__ = (
@@ -156,19 +157,15 @@ class Objection(SQLModel, table=True):
     new_plan_id: str | None = Field(default=None, max_length=36)
 
 
-class AuditEvent(AuditEventBase, table=True):
+class AuditEvent(DisbursementTable, AuditEventBase, table=True):
     """Disbursement's audit trail."""
 
-    __tablename__ = "audit_event"
 
-
-class AuditHead(AuditHeadBase, table=True):
+class AuditHead(DisbursementTable, AuditHeadBase, table=True):
     """Head of disbursement's audit chain."""
 
-    __tablename__ = "audit_head"
 
-
-class PaymentInstruction(SQLModel, table=True):
+class PaymentInstruction(DisbursementTable, table=True):
     """One payment order to the treasury (N4.5): finance → commerce bureau, or commerce bureau → a unit."""
 
     __table_args__ = (
@@ -204,7 +201,7 @@ class PaymentInstruction(SQLModel, table=True):
     settled_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime(), nullable=True))
 
 
-class BankStatement(SQLModel, table=True):
+class BankStatement(DisbursementTable, table=True):
     """A bank statement file (CSV) whose lines recorded payment results (N4.5)."""
 
     id: str = Field(primary_key=True, max_length=36)
@@ -217,7 +214,7 @@ class BankStatement(SQLModel, table=True):
     received_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class IdempotencyRecord(SQLModel, table=True):
+class IdempotencyRecord(DisbursementTable, table=True):
     """The first answer to a money-moving request, replayed to any repeat with the same key from the same caller."""
 
     __audit__ = False
@@ -234,7 +231,7 @@ class IdempotencyRecord(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class Clawback(SQLModel, table=True):
+class Clawback(DisbursementTable, table=True):
     """Funds to recover after forged materials, a duplicate application or fraud (N3.2, N3.3)."""
 
     __table_args__ = (
@@ -262,7 +259,7 @@ class Clawback(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class ClawbackRecovery(SQLModel, table=True):
+class ClawbackRecovery(DisbursementTable, table=True):
     """Money received back against a clawback."""
 
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
@@ -276,7 +273,7 @@ class ClawbackRecovery(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class SpotCheck(SQLModel, table=True):
+class SpotCheck(DisbursementTable, table=True):
     """A reproducible random sample of audited projects for the city's spot check (N4.3)."""
 
     id: str = Field(primary_key=True, max_length=36)
@@ -290,7 +287,7 @@ class SpotCheck(SQLModel, table=True):
     drawn_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class SpotCheckFinding(SQLModel, table=True):
+class SpotCheckFinding(DisbursementTable, table=True):
     """The city's finding on one sampled project; it may change the audited result (N4.3)."""
 
     __table_args__ = (
@@ -310,7 +307,7 @@ class SpotCheckFinding(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class ExpertScore(SQLModel, table=True):
+class ExpertScore(DisbursementTable, table=True):
     """An expert's scores of a project by criterion, or the expert's declared conflict of interest (N4.2)."""
 
     __table_args__ = (UniqueConstraint("project_id", "expert"),)
@@ -325,22 +322,16 @@ class ExpertScore(SQLModel, table=True):
     scored_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class WebhookSubscription(WebhookSubscriptionBase, table=True):
+class WebhookSubscription(DisbursementTable, WebhookSubscriptionBase, table=True):
     """An integration system's subscription to disbursement's events."""
 
-    __tablename__ = "webhook_subscription"
 
-
-class WebhookEvent(WebhookEventBase, table=True):
+class WebhookEvent(DisbursementTable, WebhookEventBase, table=True):
     """An event disbursement announced."""
 
-    __tablename__ = "webhook_event"
 
-
-class WebhookDelivery(WebhookDeliveryBase, table=True):
+class WebhookDelivery(DisbursementTable, WebhookDeliveryBase, table=True):
     """One event's delivery to one subscriber."""
-
-    __tablename__ = "webhook_delivery"
 
 
 EVENT_TYPES = {

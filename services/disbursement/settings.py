@@ -17,8 +17,6 @@ class DisbursementSettings(ServiceSettings):
     bureau_account_name: str = Field("大连市商务局", description="Account name of the commerce bureau (first leg payee)")
     bureau_bank: str = Field("国家金库大连市中心支库", description="Bank of the commerce bureau's account")
     bureau_account_number: str = Field("0000000000000000", description="Account number of the commerce bureau")
-    worker_threads: int = Field(100, ge=10, description="Threads for blocking work (more than the database pool "
-                                                        "plus the writers expected at once)")
     statement_max_bytes: int = Field(5 * 1024 * 1024, description="Largest bank statement file accepted (bytes)")
 
     def sqlite_name(self) -> str:

@@ -5,12 +5,13 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from common.audit import AuditEventBase, AuditHeadBase
-from common.db import NAMING_CONVENTION, UtcDateTime
+from common.db import UtcDateTime, table_registry
 
-SQLModel.metadata.naming_convention = NAMING_CONVENTION
+class EligibilityTable(SQLModel, registry=table_registry()):
+    """Base of the eligibility tables: a metadata of their own, apart from every other service's."""
 
 
-class Evaluation(SQLModel, table=True):
+class Evaluation(EligibilityTable, table=True):
     """One evaluation of a dossier (a submission or a pre-check): outcome and every check made."""
 
     __audit__ = False  # a computed answer, not a change of anyone's data
@@ -28,7 +29,7 @@ class Evaluation(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class CreditEntry(SQLModel, table=True):
+class CreditEntry(EligibilityTable, table=True):
     """An entry of the joint-punishment credit list (N3.1); (uscc, kind, source, listed_on) names it."""
 
     __table_args__ = (UniqueConstraint("uscc", "kind", "source", "listed_on"),)
@@ -41,7 +42,7 @@ class CreditEntry(SQLModel, table=True):
     delisted_on: date | None = None
 
 
-class Debarment(SQLModel, table=True):
+class Debarment(EligibilityTable, table=True):
     """A unit barred from applying until a date (N3.2); (uscc, source, starts_on) names it."""
 
     __table_args__ = (UniqueConstraint("uscc", "source", "starts_on"),)
@@ -54,7 +55,7 @@ class Debarment(SQLModel, table=True):
     ends_on: date
 
 
-class RecognisedBase(SQLModel, table=True):
+class RecognisedBase(EligibilityTable, table=True):
     """A national TCM service export base recognised by MOFCOM et al. (G5.1.1)."""
 
     id: str = Field(primary_key=True, max_length=36)
@@ -65,7 +66,7 @@ class RecognisedBase(SQLModel, table=True):
     construction_supported_in: str | None = Field(default=None, max_length=16)
 
 
-class ClaimedInvoice(SQLModel, table=True):
+class ClaimedInvoice(EligibilityTable, table=True):
     """An invoice number an application of an edition claims (N3.3 duplicate detection)."""
 
     __table_args__ = (UniqueConstraint("edition", "application_id", "invoice_number", "line_no"),
@@ -82,7 +83,7 @@ class ClaimedInvoice(SQLModel, table=True):
     project_type: str | None = Field(default=None, max_length=32)
 
 
-class ClaimedProject(SQLModel, table=True):
+class ClaimedProject(EligibilityTable, table=True):
     """A project a submitted application declares, to find the same project declared twice (N3.3)."""
 
     __table_args__ = (Index("ix_claimedproject_project_key", "edition", "project_key"),
@@ -97,13 +98,9 @@ class ClaimedProject(SQLModel, table=True):
     project_key: str = Field(max_length=200)
 
 
-class AuditEvent(AuditEventBase, table=True):
+class AuditEvent(EligibilityTable, AuditEventBase, table=True):
     """Eligibility's audit trail (registry changes)."""
 
-    __tablename__ = "audit_event"
 
-
-class AuditHead(AuditHeadBase, table=True):
+class AuditHead(EligibilityTable, AuditHeadBase, table=True):
     """Head of eligibility's audit chain."""
-
-    __tablename__ = "audit_head"

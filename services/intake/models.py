@@ -7,12 +7,13 @@ from sqlmodel import Field, SQLModel
 
 from common.audit import AuditEventBase, AuditHeadBase
 from common.webhooks import WebhookDeliveryBase, WebhookEventBase, WebhookSubscriptionBase, WebhookTables
-from common.db import NAMING_CONVENTION, UtcDateTime
+from common.db import UtcDateTime, table_registry
 
-SQLModel.metadata.naming_convention = NAMING_CONVENTION
+class IntakeTable(SQLModel, registry=table_registry()):
+    """Base of the intake tables: a metadata of their own, apart from every other service's."""
 
 
-class Applicant(SQLModel, table=True):
+class Applicant(IntakeTable, table=True):
     """An applicant unit (申报单位), identified by its USCC."""
 
     __audit_mask__ = frozenset({"bank_account_number"})
@@ -32,7 +33,7 @@ class Applicant(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class Application(SQLModel, table=True):
+class Application(IntakeTable, table=True):
     """One project application of a unit for an edition, with its forms and lifecycle."""
 
     # the listing filters: status, type and edition, newest first
@@ -60,7 +61,7 @@ class Application(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class ApplicationVersion(SQLModel, table=True):
+class ApplicationVersion(IntakeTable, table=True):
     """A kept version of an application's content: who changed it, when."""
 
     __table_args__ = (UniqueConstraint("application_id", "version"),)
@@ -74,7 +75,7 @@ class ApplicationVersion(SQLModel, table=True):
     changed_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class Document(SQLModel, table=True):
+class Document(IntakeTable, table=True):
     """An evidence document of an application, stored in the object store."""
 
     id: str = Field(primary_key=True, max_length=36)
@@ -89,7 +90,7 @@ class Document(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class OutboxMessage(SQLModel, table=True):
+class OutboxMessage(IntakeTable, table=True):
     """Durable work: ask eligibility and calculation about a submitted application until they answer."""
 
     __audit__ = False
@@ -104,34 +105,24 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class AuditEvent(AuditEventBase, table=True):
+class AuditEvent(IntakeTable, AuditEventBase, table=True):
     """Intake's audit trail."""
 
-    __tablename__ = "audit_event"
 
-
-class AuditHead(AuditHeadBase, table=True):
+class AuditHead(IntakeTable, AuditHeadBase, table=True):
     """Head of intake's audit chain."""
 
-    __tablename__ = "audit_head"
 
-
-class WebhookSubscription(WebhookSubscriptionBase, table=True):
+class WebhookSubscription(IntakeTable, WebhookSubscriptionBase, table=True):
     """An integration system's subscription to intake's events."""
 
-    __tablename__ = "webhook_subscription"
 
-
-class WebhookEvent(WebhookEventBase, table=True):
+class WebhookEvent(IntakeTable, WebhookEventBase, table=True):
     """An event intake announced."""
 
-    __tablename__ = "webhook_event"
 
-
-class WebhookDelivery(WebhookDeliveryBase, table=True):
+class WebhookDelivery(IntakeTable, WebhookDeliveryBase, table=True):
     """One event's delivery to one subscriber."""
-
-    __tablename__ = "webhook_delivery"
 
 
 EVENT_TYPES = {
@@ -144,7 +135,7 @@ EVENT_TYPES = {
 WEBHOOKS = WebhookTables(WebhookSubscription, WebhookEvent, WebhookDelivery, EVENT_TYPES)
 
 
-class ReviewRecord(SQLModel, table=True):
+class ReviewRecord(IntakeTable, table=True):
     """A district officer's recorded decision on an application: who, when, why (N4.1)."""
 
     id: str = Field(primary_key=True, max_length=36)
@@ -155,7 +146,7 @@ class ReviewRecord(SQLModel, table=True):
     decided_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class DistrictSubmission(SQLModel, table=True):
+class DistrictSubmission(IntakeTable, table=True):
     """A district's sending of its passed projects to the city, stamped (N4.1)."""
 
     __table_args__ = (UniqueConstraint("district_code", "edition"),)

@@ -7,18 +7,11 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.migration import MigrationContext
 from openpyxl import load_workbook
-from sqlmodel import SQLModel
 
-from common.db import make_engine
 from common.problems import Conflict
 from services.disbursement import models
 from services.disbursement.clawbacks import years_after
-from services.disbursement.db import MIGRATIONS_DIR, VERSION_TABLE
 from services.disbursement.exports import to_csv, to_xlsx
 from services.disbursement.idempotency import fingerprint
 from services.disbursement.notice import notice_end
@@ -116,26 +109,3 @@ def test_exports_carry_every_line_exact_to_the_fen():
     assert [sheet.cell(row=r, column=8).value for r in (4, 5, 6)] == [60000.01, 40000, 100000.01]
     assert sheet.cell(row=6, column=2).value == "合计" and sheet["H4"].number_format == "#,##0.00"
     assert sum(Decimal(str(sheet.cell(row=r, column=8).value)) for r in (4, 5)) == Decimal("100000.01")
-
-
-def test_migrations_build_the_schema_the_models_declare(tmp_path):
-    # disbursement's own tables: one test process also holds other services' models in SQLModel's metadata; the
-    # shared mechanisms' tables (audit trail, webhooks) are created by common/migration_ops.py
-    ours = {cls.__tablename__ for cls in vars(models).values()
-            if isinstance(cls, type) and issubclass(cls, SQLModel) and hasattr(cls, "__table__")
-            and cls.__module__ == models.__name__ and not cls.__tablename__.startswith(("audit_", "webhook_"))}
-    assert {"project", "plan", "planitem", "paymentinstruction", "clawback", "spotcheckfinding"} <= ours
-    engine = make_engine(f"sqlite:///{tmp_path / 'disbursement.db'}")
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["version_table"] = VERSION_TABLE
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-        context = MigrationContext.configure(connection, opts={
-            "compare_type": True,
-            "include_object": lambda obj, name, kind, reflected, other: name in ours if kind == "table" else True})
-        diff = compare_metadata(context, SQLModel.metadata)
-    assert diff == []
-    names = {i.name for table in (models.Plan, models.PaymentInstruction) for i in table.__table__.indexes}
-    assert {"uq_plan_open_edition", "uq_paymentinstruction_live"} <= names

@@ -1,7 +1,5 @@
 """Alembic environment of the calculation service."""
-from sqlmodel import SQLModel
-
 from common.db import run_migration_env
-from services.calculation import models  # noqa: F401  (registers the tables on the metadata)
+from services.calculation.models import CalculationTable
 
-run_migration_env(SQLModel.metadata)
+run_migration_env(CalculationTable.metadata)

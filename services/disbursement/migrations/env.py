@@ -1,7 +1,5 @@
 """Alembic environment of the disbursement service."""
-from sqlmodel import SQLModel
-
 from common.db import run_migration_env
-from services.disbursement import models  # noqa: F401  (registers the tables on the metadata)
+from services.disbursement.models import DisbursementTable
 
-run_migration_env(SQLModel.metadata)
+run_migration_env(DisbursementTable.metadata)

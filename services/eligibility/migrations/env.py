@@ -1,7 +1,5 @@
 """Alembic environment of the eligibility service."""
-from sqlmodel import SQLModel
-
 from common.db import run_migration_env
-from services.eligibility import models  # noqa: F401  (registers the tables on the metadata)
+from services.eligibility.models import EligibilityTable
 
-run_migration_env(SQLModel.metadata)
+run_migration_env(EligibilityTable.metadata)

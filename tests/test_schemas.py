@@ -1,0 +1,61 @@
+"""Every process's migrations build exactly the schema its models declare, on SQLite and PostgreSQL, and every
+revision undoes and redoes cleanly (each process's tables live on a metadata of their own)."""
+from __future__ import annotations
+
+import importlib
+import uuid
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from common.db import make_engine
+
+from .conftest import BACKENDS
+from .system import PG_ADMIN_DSN
+
+PROCESSES = {"gateway": "GatewayTable", "services.intake": "IntakeTable",
+             "services.eligibility": "EligibilityTable", "services.calculation": "CalculationTable",
+             "services.disbursement": "DisbursementTable"}
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database(request, tmp_path):
+    """The URL of a new, empty database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'schema.db'}"
+        return
+    name = f"fft_schema_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("package", sorted(PROCESSES))
+def test_migrations_build_the_schema_the_models_declare(package, empty_database):
+    db = importlib.import_module(f"{package}.db")
+    metadata = getattr(importlib.import_module(f"{package}.models"), PROCESSES[package]).metadata
+    engine = make_engine(empty_database)
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS_DIR))
+    config.attributes["version_table"] = db.VERSION_TABLE
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            context = MigrationContext.configure(connection, opts={
+                "compare_type": True, "include_name": lambda name, kind, _: name != db.VERSION_TABLE})
+            diff = compare_metadata(context, metadata)
+            assert diff == [], f"{package}: migrations and models differ: {diff}"
+            command.downgrade(config, "base")  # every revision can be undone …
+            assert set(inspect(connection).get_table_names()) <= {db.VERSION_TABLE}
+            command.upgrade(config, "head")  # … and done again
+            assert set(metadata.tables) <= set(inspect(connection).get_table_names())
+    finally:
+        engine.dispose()
