@@ -18,6 +18,7 @@ from .db import check_database
 from .logging import RequestContextMiddleware, configure_logging
 from .metrics import Metrics, MetricsMiddleware, metrics_router
 from .problems import install_problem_handlers, problem_body, problem_response, problem_responses
+from .tracing import instrument_fastapi, tracer_provider
 
 READINESS_TIMEOUT_S = 3.0
 
@@ -110,6 +111,7 @@ def create_service_app(*, service: str, description: str, settings, open_databas
     `/readyz` checks the database plus whatever `extra_checks` names (the object store, …).
     """
     configure_logging(service, settings.log_level)
+    tracing = tracer_provider(service, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -122,6 +124,8 @@ def create_service_app(*, service: str, description: str, settings, open_databas
             if on_shutdown is not None:
                 await on_shutdown(app)
             app.state.engine.dispose()
+            if tracing is not None:
+                tracing.shutdown()  # sends the spans still queued
 
     def readiness_checks(app: FastAPI) -> dict[str, Callable[[], None]]:
         checks = {"database": lambda: check_database(app.state.engine)}
@@ -151,6 +155,7 @@ def create_service_app(*, service: str, description: str, settings, open_databas
         app.include_router(audit_router(*audit))
         app.state.audit_head = audit[1]  # writers lock it first (common.db.get_session)
     annotate_roles(app)
+    instrument_fastapi(app, tracing)
     secret = settings.jwt_secret.get_secret_value()
     app.state.verifier = TokenVerifier(secret, settings.jwt_issuer, settings.jwt_audience, settings.oidc_jwks_url)
     app.state.service_tokens = ServiceTokens(service, secret, settings.jwt_issuer, settings.jwt_audience)

@@ -24,6 +24,10 @@ class ProcessSettings(BaseSettings):
     jwt_issuer: str = Field("fundflow", description="Expected `iss` of tokens")
     jwt_audience: str = Field("fundflow-api", description="Expected `aud` of tokens")
     oidc_jwks_url: str | None = Field(None, description="JWKS URL of an external OpenID Connect provider (production)")
+    otel_endpoint: str | None = Field(None, description="OTLP/HTTP collector base URL (e.g. http://otel-collector:4318)"
+                                                        "; OpenTelemetry tracing is off when unset")
+    otel_sample_ratio: float = Field(1.0, ge=0, le=1, description="Share of new traces kept (a caller's sampled "
+                                                                  "trace is always continued)")
 
     @model_validator(mode="after")
     def _production_refuses_the_dev_secret(self):

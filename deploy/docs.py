@@ -117,6 +117,11 @@ MONITORING = """
   every replica reports the same value: aggregate them with `max`, not `sum`.
 - **Logs**: JSON lines on stdout, one per request, with `ts`, `level`, `service`, `request_id` (the `X-Request-ID`
   the gateway sets and every service passes on), `method`, `route`, `status`, `latency_ms`; errors carry `exc`.
+- **Traces** (optional): set `<PREFIX>_OTEL_ENDPOINT` (e.g. `GATEWAY_OTEL_ENDPOINT=http://otel-collector:4318`) on
+  each process to export OpenTelemetry spans by OTLP/HTTP: the gateway's data path, every service's requests and
+  their calls to each other, one trace per request (W3C `traceparent`, a caller's own trace continued), each
+  server span tagged `fundflow.request_id`. `*_OTEL_SAMPLE_RATIO` keeps a share of new traces. Off when unset:
+  no instrumentation is installed at all.
 
 What to watch, and what it means:
 

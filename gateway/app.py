@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from opentelemetry.sdk.trace import TracerProvider
 from swagger_ui_bundle import swagger_ui_path
 
 from common.app import Health, annotate_roles
@@ -20,6 +21,7 @@ from common.auth import TokenVerifier
 from common.logging import RequestContextMiddleware, configure_logging
 from common.metrics import Metrics, MetricsMiddleware, metrics_router
 from common.problems import ServiceUnavailable, install_problem_handlers, problem_responses
+from common.tracing import instrument_fastapi, trace_asgi, tracer_provider
 
 from .db import open_database
 from .models import AuditEvent, AuditHead
@@ -36,7 +38,7 @@ Errors are `application/problem+json` (RFC 9457); money is a decimal string with
 every answer carries `X-Request-ID`."""
 
 
-def create_pages(settings: GatewaySettings, proxy: ProxyApp) -> FastAPI:
+def create_pages(settings: GatewaySettings, proxy: ProxyApp, tracing: TracerProvider | None) -> FastAPI:
     """The gateway's own pages: tokens, users, health, merged OpenAPI, Swagger UI."""
 
     @asynccontextmanager
@@ -51,6 +53,8 @@ def create_pages(settings: GatewaySettings, proxy: ProxyApp) -> FastAPI:
             await app.state.http.aclose()
             await proxy.stop()
             app.state.engine.dispose()
+            if tracing is not None:
+                tracing.shutdown()  # sends the spans still queued
 
     app = FastAPI(title="fundflow API", version="1.0.0", description=API_DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None, generate_unique_id_function=lambda r: r.name,
@@ -118,6 +122,7 @@ def create_pages(settings: GatewaySettings, proxy: ProxyApp) -> FastAPI:
                                    swagger_css_url="/docs/static/swagger-ui.css",
                                    swagger_favicon_url="/docs/static/favicon-32x32.png")
 
+    instrument_fastapi(app, tracing)
     return app
 
 
@@ -132,13 +137,16 @@ class Gateway:
                               RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
                               BodyLimits(settings.max_body_bytes, settings.max_upload_bytes, settings.upload_routes),
                               Metrics("gateway"))
+        tracing = tracer_provider("gateway", settings)
+        self.proxy.traced = tracing is not None
+        self.data_path = trace_asgi(self.proxy, tracing)
         # the proxy keeps its own request ids, access lines and metrics; the pages use the shared middlewares
-        self.pages = RequestContextMiddleware(MetricsMiddleware(create_pages(settings, self.proxy), self.proxy.metrics),
-                                              service="gateway")
+        pages = create_pages(settings, self.proxy, tracing)
+        self.pages = RequestContextMiddleware(MetricsMiddleware(pages, self.proxy.metrics), service="gateway")
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
-            await self.proxy(scope, receive, send)
+            await self.data_path(scope, receive, send)
         else:
             await self.pages(scope, receive, send)
 

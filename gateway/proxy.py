@@ -9,6 +9,7 @@ from common.auth import WWW_AUTHENTICATE, TokenVerifier, bearer_token
 from common.logging import new_request_id, request_id_var, valid_request_id
 from common.metrics import Metrics
 from common.problems import PROBLEM_MEDIA_TYPE, Unauthorized, problem_body
+from common.tracing import TRACE_HEADERS, trace_header_lines
 
 from .limits import BodyLimits, BodyTooLarge, RateLimiter, retry_after_header
 from .upstream import UpstreamError, UpstreamPool, UpstreamTimeout, UpstreamUnavailable, request_head
@@ -90,6 +91,7 @@ class ProxyApp:
         self.limiter = limiter
         self.body_limits = body_limits
         self.metrics = metrics
+        self.traced = False  # set when the gateway traces: the request's span then goes on in traceparent
 
     async def start(self) -> None:
         """Nothing to open ahead: connections are made on first use and kept."""
@@ -154,6 +156,9 @@ class ProxyApp:
         client = scope.get("client")
         forward = forward_request_head(scope["headers"], request_id, client[0] if client else None,
                                        scope.get("scheme", "http"))
+        if self.traced:
+            forward = [line for line in forward if line.partition(b":")[0] not in TRACE_HEADERS]
+            forward += trace_header_lines()
         body = _RequestBody(receive, limit, int(declared) if declared is not None and declared.isdigit() else None) \
             if has_body else None
         try:
