@@ -5,9 +5,10 @@ import os
 import platform
 import sys
 
-from . import gateway_bench, precheck_bench
+from . import gateway_bench, listing_bench, precheck_bench, upload_bench
 
-SECTIONS = {"gateway": gateway_bench.run, "precheck": precheck_bench.run}
+SECTIONS = {"gateway": gateway_bench.run, "precheck": precheck_bench.run, "upload": upload_bench.run,
+            "listing": listing_bench.run}
 
 
 def main() -> None:

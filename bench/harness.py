@@ -105,3 +105,108 @@ def median_load(samples: list[Load]) -> Load:
         values = sorted(values)
         return values[len(values) // 2]
     return Load(med([s.rps for s in samples]), med([s.p50_ms for s in samples]), med([s.p99_ms for s in samples]))
+
+
+PG_ADMIN_DSN = os.environ.get("FUNDFLOW_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+class PgDatabases:
+    """Throw-away PostgreSQL databases for one benchmark run (benchmark fixtures, dropped afterwards)."""
+
+    def __init__(self, *names: str) -> None:
+        import uuid
+
+        self.prefix = f"ffbench_{uuid.uuid4().hex[:8]}"
+        self.names = {name: f"{self.prefix}_{name}" for name in names}
+
+    def __enter__(self) -> "PgDatabases":
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
+            for name in self.names.values():
+                conn.execute(f'CREATE DATABASE "{name}"')
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
+            for name in self.names.values():
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def url(self, name: str) -> str:
+        """The SQLAlchemy URL a service is given."""
+        return f"{PG_ADMIN_DSN.rsplit('/', 1)[0].replace('postgresql://', 'postgresql+psycopg://')}/{self.names[name]}"
+
+    def dsn(self, name: str) -> str:
+        """The libpq DSN the benchmark's own fixtures write with."""
+        return f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{self.names[name]}"
+
+
+class MotoS3:
+    """An S3-protocol server (moto's standalone server, as the tests start it) on a loopback port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.endpoint = f"127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     env={**os.environ, "MOTO_ALLOW_NONEXISTENT_REGION": "true"})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://{self.endpoint}/moto-api/", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("moto_server did not come up")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process, from /proc/<pid>/status."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+class PeakRss:
+    """Samples the resident memory of processes while a block runs: the peak growth over the state before it."""
+
+    def __init__(self, *pids: int, every_s: float = 0.01) -> None:
+        import threading
+
+        self.pids, self.every_s = pids, every_s
+        self.before = {pid: rss_bytes(pid) for pid in pids}
+        self.peak = dict(self.before)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.every_s):
+            for pid in self.pids:
+                self.peak[pid] = max(self.peak[pid], rss_bytes(pid))
+
+    def __enter__(self) -> "PeakRss":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def growth(self, pid: int) -> int:
+        """Peak resident memory during the block minus what the process held before it."""
+        return self.peak[pid] - self.before[pid]
+
+
+def token(secret: str, role: str, subject: str = "bench", **claims) -> str:
+    """A token the processes accept, as the gateway's issuer signs it."""
+    from common.auth import mint_token
+
+    return mint_token(secret, subject, role, issuer="fundflow", audience="fundflow-api", ttl_s=3600, **claims)

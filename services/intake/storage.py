@@ -44,18 +44,25 @@ class ChunkSource:
 
     _END = object()
 
-    def __init__(self, max_chunks: int = 8) -> None:
-        self._queue: queue.Queue = queue.Queue(maxsize=max_chunks)
+    def __init__(self, max_bytes: int = S3_PART_SIZE + 2 * 1024 * 1024) -> None:
+        # bounded by bytes, not chunks: room for about one part lets the body keep arriving while the writer sends
+        # the previous part to the store (with a few small chunks the two took turns, halving the upload rate)
+        self._queue: queue.Queue = queue.Queue()
+        self._max_bytes = max_bytes
+        self._queued = 0
+        self._lock = threading.Lock()
         self._rest = b""  # what the last read took from a chunk but did not return
         self._ended = False
 
     def try_feed(self, chunk) -> bool:
         """Hand a chunk (or the end mark) over if there is room now (never blocks)."""
-        try:
-            self._queue.put_nowait(chunk)
-            return True
-        except queue.Full:
-            return False
+        size = len(chunk) if isinstance(chunk, (bytes, bytearray, memoryview)) else 0
+        with self._lock:
+            if self._queued and self._queued + size > self._max_bytes:
+                return False
+            self._queued += size
+        self._queue.put_nowait(chunk)
+        return True
 
     @property
     def end_mark(self):
@@ -64,17 +71,15 @@ class ChunkSource:
 
     def abort(self) -> None:
         """Make the reader fail, so that the writer discards what it wrote."""
-        try:
-            self._queue.put_nowait(UploadAborted())
-        except queue.Full:
-            # the writer is blocked on a full queue: drop one chunk to make room for the abort
-            self._queue.get_nowait()
-            self._queue.put_nowait(UploadAborted())
+        self._queue.put_nowait(UploadAborted())
 
     def _next(self) -> bytes | None:
         item = self._queue.get(timeout=120)
         if isinstance(item, UploadAborted):
             raise item
+        if item is not self._END:
+            with self._lock:
+                self._queued -= len(item)
         return None if item is self._END else item
 
     def read(self, size: int = -1) -> bytes:
