@@ -11,9 +11,13 @@ class Clock:
     """Gives 'now'; fixed to an instant when a setting says so (tests, demos, replaying an edition)."""
 
     def __init__(self, fixed: datetime | None = None) -> None:
-        if fixed is not None and fixed.tzinfo is None:
-            fixed = fixed.replace(tzinfo=CHINA_TZ)
-        self._fixed = fixed
+        self._fixed: datetime | None = None
+        if fixed is not None:
+            self.fix(fixed)
+
+    def fix(self, instant: datetime) -> None:
+        """Show `instant` from now on (a naive instant is read in Asia/Shanghai, as the notice's dates are)."""
+        self._fixed = instant if instant.tzinfo is not None else instant.replace(tzinfo=CHINA_TZ)
 
     def now(self) -> datetime:
         """The current instant, timezone-aware, in UTC."""
