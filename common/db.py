@@ -94,7 +94,7 @@ def get_session(request: Request) -> Iterator[Session]:
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         head = getattr(request.app.state, "audit_head", None)
         if head is not None and request.method not in SAFE_METHODS and not is_sqlite(session.get_bind()):
-            session.info[_LOCK_FIRST] = head
+            lock_audit_head_first(session, head)
         try:
             yield session
             session.commit()
@@ -104,6 +104,11 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 _LOCK_FIRST = "lock_audit_head_first"
+
+
+def lock_audit_head_first(session: Session, head) -> None:
+    """Make the session's next transaction lock the audit chain's head first, as a writing request's does."""
+    session.info[_LOCK_FIRST] = head
 
 
 @event.listens_for(Session, "after_begin")

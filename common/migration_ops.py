@@ -1,4 +1,4 @@
-"""Alembic operations for the tables of the shared mechanisms (audit trail, webhooks); each service calls them from its own revisions."""
+"""Alembic operations for the tables of the shared mechanisms (audit trail, webhooks, jobs); each service calls them from its own revisions."""
 import sqlalchemy as sa
 from alembic import op
 
@@ -88,3 +88,53 @@ def drop_webhook_tables() -> None:
     op.drop_table("webhook_delivery")
     op.drop_table("webhook_event")
     op.drop_table("webhook_subscription")
+
+
+def create_job_tables() -> None:
+    """job (a durable job with its input and progress) and job_part (pieces of its result file), common/jobs.py."""
+    op.create_table(
+        "job",
+        sa.Column("id", sa.String(36), nullable=False),
+        sa.Column("kind", sa.String(60), nullable=False),
+        sa.Column("status", sa.String(12), nullable=False),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("input", sa.LargeBinary(), nullable=True),
+        sa.Column("input_type", sa.String(120), nullable=True),
+        sa.Column("input_bytes", sa.BigInteger(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=True),
+        sa.Column("done", sa.Integer(), nullable=False),
+        sa.Column("succeeded", sa.Integer(), nullable=False),
+        sa.Column("failed", sa.Integer(), nullable=False),
+        sa.Column("errors", sa.JSON(), nullable=False),
+        sa.Column("message", sa.String(500), nullable=True),
+        sa.Column("created_by", sa.String(100), nullable=False),
+        sa.Column("principal", sa.JSON(), nullable=False),
+        sa.Column("request_id", sa.String(128), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("worker", sa.String(100), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("result_type", sa.String(120), nullable=True),
+        sa.Column("result_name", sa.String(200), nullable=True),
+        sa.Column("result_ref", sa.String(64), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_job"),
+    )
+    op.create_index("ix_job_due", "job", ["status", "lease_until"])
+    op.create_index("ix_job_owner", "job", ["created_by", "created_at"])
+    op.create_table(
+        "job_part",
+        sa.Column("job_id", sa.String(36), nullable=False),
+        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("job_id", "seq", name="pk_job_part"),
+    )
+
+
+def drop_job_tables() -> None:
+    """Undo create_job_tables."""
+    op.drop_table("job_part")
+    op.drop_index("ix_job_owner", table_name="job")
+    op.drop_index("ix_job_due", table_name="job")
+    op.drop_table("job")

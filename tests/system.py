@@ -180,6 +180,8 @@ class System:
                 env[f"{prefix}_{other.upper()}_URL"] = self.processes[other].url
         if self.pg is not None:
             env[f"{prefix}_DATABASE_URL"] = self.pg.url(service)
+        # a job whose process was killed is taken over within seconds (the default lease is 30 s)
+        env[f"{prefix}_JOB_LEASE_S"] = "3"
         if service == "intake":
             # retries come quickly in tests: a service that comes back is noticed within a second
             env.update({"INTAKE_OUTBOX_POLL_S": "0.2", "INTAKE_OUTBOX_MAX_BACKOFF_S": "1",

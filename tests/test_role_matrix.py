@@ -41,13 +41,16 @@ def _fixture(system) -> dict[str, str]:
     city.post(f"/api/v1/disbursement/plans/{plan['id']}/publish")
     objection = client.post(f"/api/v1/disbursement/plans/{plan['id']}/objections", json={
         "project_id": project["id"], "statement": "matrix"}).json()
+    # a job is seen by whoever submitted it (and admin): each role allowed on a service's jobs gets one of its own
+    jobs = {"eligibility": {"city_officer": system.client_for("city_officer", "matrix-city_officer").post(
+        "/api/v1/eligibility/registries/recognised-bases/import", json=[]).json()["id"]}}
     # payments and clawbacks refuse before looking anything up without an Idempotency-Key or a body: any id serves
     return {"plan_id": plan["id"], "objection_id": objection["id"], "clawback_id": "any-clawback",
             "instruction_id": "any-instruction", "project_id": project["id"],
             "spot_check_id": "any-spot-check","applicant_id": applicant["id"], "application_id": application["id"], "draft_id": draft["id"],
             "document_id": document["id"], "district_code": DISTRICT, "edition": "2024",
             "username": user["username"], "intake_subscription_id": hook["id"],
-            "disbursement_subscription_id": payments_hook["id"], "uscc": applicant["uscc"]}
+            "disbursement_subscription_id": payments_hook["id"], "uscc": applicant["uscc"], "jobs": jobs}
 
 
 def _client(system, role: str, ids: dict):
@@ -55,9 +58,12 @@ def _client(system, role: str, ids: dict):
                              district_code=DISTRICT if role == "district_officer" else None)
 
 
-def _path(template: str, ids: dict, method: str) -> str:
+def _path(template: str, ids: dict, method: str, role: str) -> str:
     def fill(match):
         name = match.group(1)
+        if name == "job_id":  # the role's own job, or any (admin sees every job; other roles are refused anyway)
+            jobs = ids["jobs"][template.split("/")[3]]
+            return jobs.get(role) or next(iter(jobs.values()))
         # changes to content or documents go to a draft; reading goes to the submitted application
         if name == "application_id" and (method in ("put", "delete") or template.endswith("/documents")):
             return ids["draft_id"]
@@ -79,7 +85,7 @@ def test_every_cell_of_the_role_matrix(system):
                 continue
             allowed = set(operation["x-roles"]) or set(HUMAN_ROLES)
             for role in HUMAN_ROLES:
-                path = _path(template, ids, method)
+                path = _path(template, ids, method, role)
                 kwargs = {}
                 if template.endswith("/documents") and method == "post":
                     kwargs = {"params": {"kind": "invoice", "filename": "m.pdf"}, "content": pdf_bytes()}

@@ -4,6 +4,7 @@ from fastapi import FastAPI
 from common.app import create_service_app
 
 from .db import open_database
+from .imports import JOBS
 from .models import AuditEvent, AuditHead
 from .routes import router
 from .settings import EligibilitySettings
@@ -14,5 +15,15 @@ DESCRIPTION = ("Evaluates an application's dossier against every rule of the edi
 
 def create_app() -> FastAPI:
     """Build the eligibility app from the environment."""
-    return create_service_app(service="eligibility", description=DESCRIPTION, settings=EligibilitySettings(),
-                              open_database=open_database, routers=[router], audit=(AuditEvent, AuditHead))
+    settings = EligibilitySettings()
+
+    async def start(app: FastAPI) -> None:
+        app.state.jobs = JOBS.worker(app.state.engine, app.state.clock, settings)
+        app.state.jobs.start()
+
+    async def stop(app: FastAPI) -> None:
+        await app.state.jobs.stop()
+
+    return create_service_app(service="eligibility", description=DESCRIPTION, settings=settings,
+                              open_database=open_database, routers=[router, JOBS.router()], on_startup=start,
+                              on_shutdown=stop, audit=(AuditEvent, AuditHead))

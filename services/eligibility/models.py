@@ -6,6 +6,7 @@ from sqlmodel import Field, SQLModel
 
 from common.audit import AuditEventBase, AuditHeadBase
 from common.db import UtcDateTime, table_registry
+from common.jobs import JobBase, JobPartBase
 
 class EligibilityTable(SQLModel, registry=table_registry()):
     """Base of the eligibility tables: a metadata of their own, apart from every other service's."""
@@ -104,3 +105,11 @@ class AuditEvent(EligibilityTable, AuditEventBase, table=True):
 
 class AuditHead(EligibilityTable, AuditHeadBase, table=True):
     """Head of eligibility's audit chain."""
+
+
+class Job(EligibilityTable, JobBase, table=True):
+    """Eligibility's jobs: registry imports (common/jobs.py)."""
+
+
+class JobPart(EligibilityTable, JobPartBase, table=True):
+    """Pieces of eligibility's job results."""

@@ -3,17 +3,16 @@ invoices and projects submitted applications claim (N3.3, G5.1.3). Imports, list
 against one unit on a reference date."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import uuid
 from datetime import date
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from common.jobs import Line, read_csv_lines
 from common.pagination import Page, PageParams
 from common.parameters import Edition
 from common.problems import Unprocessable, UnsupportedMediaType
@@ -55,9 +54,11 @@ def project_key(dossier: Dossier) -> str:
 
 # --- imports -----------------------------------------------------------------------------------------------
 
-def parse_rows(body: bytes, content_type: str, model: type[BaseModel]) -> list[BaseModel]:
-    """Rows of a bulk import, JSON (a list of objects) or CSV (a header row of field names); all or nothing."""
+def read_import(body: bytes, content_type: str, model: type[BaseModel]) -> list[Line]:
+    """The lines of a bulk import, JSON (a list of objects) or CSV (a header row of field names), unchecked."""
     media = content_type.split(";")[0].strip().lower()
+    if media not in ("application/json", "text/csv", "application/csv"):
+        raise UnsupportedMediaType("Send the import as application/json (a list) or text/csv.")
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -69,32 +70,19 @@ def parse_rows(body: bytes, content_type: str, model: type[BaseModel]) -> list[B
             raise Unprocessable(f"The import is not JSON: {exc}.") from None
         if not isinstance(raw, list):
             raise Unprocessable("A JSON import is a list of entries.")
-        rows, offset = raw, 0
-    elif media in ("text/csv", "application/csv"):
-        reader = csv.DictReader(io.StringIO(text))
-        unknown = set(reader.fieldnames or []) - set(model.model_fields)
-        if not reader.fieldnames or unknown:
-            raise Unprocessable(f"The CSV header names the fields of an entry ({', '.join(model.model_fields)})"
-                                + (f"; unknown: {', '.join(sorted(unknown))}" if unknown else "") + ".")
-        rows = [{k: (v if v not in ("", None) else None) for k, v in row.items() if k is not None} for row in reader]
-        offset = 1  # the header is line 1: the first entry is on line 2
+        lines = [Line(index, row) for index, row in enumerate(raw, 1)]
     else:
-        raise UnsupportedMediaType("Send the import as application/json (a list) or text/csv.")
-    if len(rows) > MAX_IMPORT_ROWS:
-        raise Unprocessable(f"At most {MAX_IMPORT_ROWS} entries per import; this one has {len(rows)}.")
-    parsed, errors = [], []
-    for index, row in enumerate(rows):
-        try:
-            parsed.append(model.model_validate({k: v for k, v in row.items() if v is not None}
-                                               if isinstance(row, dict) else row))
-        except ValidationError as exc:
-            for err in exc.errors()[:5]:
-                field = ".".join(str(p) for p in err["loc"])
-                errors.append({"field": f"row {index + 1 + offset}.{field}", "message": err["msg"],
-                               "code": err["type"]})
-    if errors:
-        raise Unprocessable(f"{len(errors)} problems in the import; nothing was stored.", errors=errors[:100])
-    return parsed
+        lines = read_csv_lines(text, known=set(model.model_fields))
+    if len(lines) > MAX_IMPORT_ROWS:
+        raise Unprocessable(f"At most {MAX_IMPORT_ROWS} entries per import; this one has {len(lines)}.")
+    return lines
+
+
+def check_entry(data, model: type[BaseModel]) -> BaseModel:
+    """One line of an import as an entry (a CSV's empty cells are absent fields)."""
+    if isinstance(data, dict):
+        data = {k: v for k, v in data.items() if v is not None}
+    return model.model_validate(data)
 
 
 def _existing(session: Session, table, usccs: set[str]) -> list:
@@ -105,60 +93,61 @@ def _existing(session: Session, table, usccs: set[str]) -> list:
     return rows
 
 
-def import_credit_entries(session: Session, entries: list[CreditEntryIn]) -> ImportResult:
-    """Add or update credit-list entries, named by (uscc, kind, source, listed_on): a re-import updates."""
-    created = updated = 0
+def upsert_credit_entries(session: Session, entries: list[CreditEntryIn]) -> list[tuple[str, str]]:
+    """Add or update credit-list entries, named by (uscc, kind, source, listed_on): (outcome, id) of each, in order."""
     known = {(r.uscc, r.kind, r.source, r.listed_on): r
              for r in _existing(session, CreditEntry, {e.uscc for e in entries})}
-    for entry in _unique(entries, lambda e: (e.uscc, e.kind, e.source, e.listed_on)):
-        row = known.get((entry.uscc, entry.kind, entry.source, entry.listed_on))
+    out = []
+    for entry in entries:
+        key = (entry.uscc, entry.kind, entry.source, entry.listed_on)
+        row = known.get(key)
         if row is None:
-            session.add(CreditEntry(id=str(uuid.uuid4()), **entry.model_dump()))
-            created += 1
+            row = known[key] = CreditEntry(id=str(uuid.uuid4()), **entry.model_dump())
+            session.add(row)
+            out.append(("created", row.id))
         elif row.delisted_on != entry.delisted_on:
             row.delisted_on = entry.delisted_on
             session.add(row)
-            updated += 1
+            out.append(("updated", row.id))
+        else:
+            out.append(("unchanged", row.id))
     session.flush()
-    return ImportResult(imported=len(entries), created=created, updated=updated)
+    return out
 
 
-def import_debarments(session: Session, entries: list[DebarmentIn], years: int) -> ImportResult:
+def upsert_debarments(session: Session, entries: list[DebarmentIn], years: int) -> list[tuple[str, str]]:
     """Add or update debarments, named by (uscc, source, starts_on); no end date: `years` later (N3.2)."""
-    created = updated = 0
     known = {(r.uscc, r.source, r.starts_on): r for r in _existing(session, Debarment, {e.uscc for e in entries})}
-    for entry in _unique(entries, lambda e: (e.uscc, e.source, e.starts_on)):
+    out = []
+    for entry in entries:
         ends_on = entry.ends_on or years_after(entry.starts_on, years)
-        row = known.get((entry.uscc, entry.source, entry.starts_on))
+        key = (entry.uscc, entry.source, entry.starts_on)
+        row = known.get(key)
         if row is None:
-            session.add(Debarment(id=str(uuid.uuid4()), uscc=entry.uscc, reason=entry.reason, source=entry.source,
-                                  starts_on=entry.starts_on, ends_on=ends_on))
-            created += 1
+            row = known[key] = Debarment(id=str(uuid.uuid4()), uscc=entry.uscc, reason=entry.reason,
+                                         source=entry.source, starts_on=entry.starts_on, ends_on=ends_on)
+            session.add(row)
+            out.append(("created", row.id))
         elif (row.reason, row.ends_on) != (entry.reason, ends_on):
             row.reason, row.ends_on = entry.reason, ends_on
             session.add(row)
-            updated += 1
+            out.append(("updated", row.id))
+        else:
+            out.append(("unchanged", row.id))
     session.flush()
-    return ImportResult(imported=len(entries), created=created, updated=updated)
+    return out
 
 
-def record_debarment(session: Session, entry: DebarmentIn, years: int) -> DebarmentRead:
-    """One debarment (disbursement sends one with a clawback for forged materials); sent again, it is the same."""
-    import_debarments(session, [entry], years)
-    row = session.exec(select(Debarment).where(Debarment.uscc == entry.uscc, Debarment.source == entry.source,
-                                               Debarment.starts_on == entry.starts_on)).one()
-    return DebarmentRead.model_validate(row, from_attributes=True)
-
-
-def import_recognised_bases(session: Session, entries: list[RecognisedBaseIn]) -> ImportResult:
+def upsert_recognised_bases(session: Session, entries: list[RecognisedBaseIn]) -> list[tuple[str, str]]:
     """Add or update recognised bases, one per unit."""
-    created = updated = 0
     known = {r.uscc: r for r in _existing(session, RecognisedBase, {e.uscc for e in entries})}
-    for entry in _unique(entries, lambda e: e.uscc):
+    out = []
+    for entry in entries:
         row = known.get(entry.uscc)
         if row is None:
-            session.add(RecognisedBase(id=str(uuid.uuid4()), **entry.model_dump()))
-            created += 1
+            row = known[entry.uscc] = RecognisedBase(id=str(uuid.uuid4()), **entry.model_dump())
+            session.add(row)
+            out.append(("created", row.id))
             continue
         changed = False
         for name, value in entry.model_dump().items():
@@ -167,14 +156,32 @@ def import_recognised_bases(session: Session, entries: list[RecognisedBaseIn]) -
                 changed = True
         if changed:
             session.add(row)
-            updated += 1
+        out.append(("updated" if changed else "unchanged", row.id))
     session.flush()
-    return ImportResult(imported=len(entries), created=created, updated=updated)
+    return out
 
 
-def _unique(entries: list, key) -> list:
-    """The last of entries that share a key (a file that lists one entry twice means its last line)."""
-    return list({key(e): e for e in entries}.values())
+def import_result(outcomes: list[tuple[str, str]]) -> ImportResult:
+    """The counts of an import: entries read, added, and existing ones changed."""
+    created = {ref for outcome, ref in outcomes if outcome == "created"}
+    updated = {ref for outcome, ref in outcomes if outcome == "updated"} - created
+    return ImportResult(imported=len(outcomes), created=len(created), updated=len(updated))
+
+
+def import_credit_entries(session: Session, entries: list[CreditEntryIn]) -> ImportResult:
+    """Add or update credit-list entries in one go."""
+    return import_result(upsert_credit_entries(session, entries))
+
+
+def import_recognised_bases(session: Session, entries: list[RecognisedBaseIn]) -> ImportResult:
+    """Add or update recognised bases in one go."""
+    return import_result(upsert_recognised_bases(session, entries))
+
+
+def record_debarment(session: Session, entry: DebarmentIn, years: int) -> DebarmentRead:
+    """One debarment (disbursement sends one with a clawback for forged materials); sent again, it is the same."""
+    (_, ref), = upsert_debarments(session, [entry], years)
+    return DebarmentRead.model_validate(session.get(Debarment, ref), from_attributes=True)
 
 
 # --- listings ----------------------------------------------------------------------------------------------

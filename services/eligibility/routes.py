@@ -4,10 +4,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from common.auth import PrincipalDep, require_roles
 from common.db import SessionDep
+from common.jobs import JobRead, accepted_responses
 from common.pagination import Page, PageDep, PageParams
 from common.parameters import known_editions
 from common.problems import PayloadTooLarge, problem_responses
@@ -15,6 +16,7 @@ from common.problems import PayloadTooLarge, problem_responses
 from . import registries, service
 from .db import EvaluationSessionDep
 from .dossier import Dossier
+from .imports import JOBS
 from .schemas import (USCC_PATTERN, ClaimedInvoiceRead, CreditEntryIn, CreditEntryRead, DebarmentIn, DebarmentRead,
                       EditionRead, EvaluationRead, ImportResult, ParameterRead, RecognisedBaseIn, RecognisedBaseRead,
                       UnitRegistryRead)
@@ -132,12 +134,13 @@ def import_credit_entries(entries: list[CreditEntryIn], session: SessionDep) -> 
     return registries.import_credit_entries(session, entries)
 
 
-@router.post("/registries/credit-entries/import", response_model=ImportResult, status_code=201, tags=["registries"],
-             dependencies=[EDITORS], responses=problem_responses(401, 403, 413, 415),
+@router.post("/registries/credit-entries/import", response_model=JobRead, status_code=202, tags=["registries"],
+             dependencies=[EDITORS], responses=accepted_responses(401, 403, 413, 415, 422),
              openapi_extra=_import_body("CreditEntryIn"))
-def upload_credit_entries(body: ImportBody, session: SessionDep) -> ImportResult:
-    """Bulk import of credit-list entries (N3.1) as CSV or a JSON list, all or nothing; errors name the row."""
-    return registries.import_credit_entries(session, registries.parse_rows(*body, CreditEntryIn))
+def upload_credit_entries(body: ImportBody, session: SessionDep, principal: PrincipalDep, response: Response
+                          ) -> JobRead:
+    """Bulk import of credit-list entries (N3.1), CSV or a JSON list, as a job: good lines kept, bad ones reported."""
+    return JOBS.submit(session, response, principal, "credit-entries-import", data=body[0], media_type=body[1])
 
 
 @router.get("/registries/credit-entries", response_model=Page[CreditEntryRead], tags=["registries"],
@@ -162,13 +165,15 @@ def list_debarments(session: SessionDep, uscc: UsccQuery = None) -> list[Debarme
     return registries.list_debarments(session, PageParams(limit=1000, offset=0), uscc).items
 
 
-@router.post("/registries/debarments/import", response_model=ImportResult, status_code=201, tags=["registries"],
-             dependencies=[EDITORS], responses=problem_responses(401, 403, 413, 415),
+@router.post("/registries/debarments/import", response_model=JobRead, status_code=202, tags=["registries"],
+             dependencies=[EDITORS], responses=accepted_responses(401, 403, 413, 415, 422),
              openapi_extra=_import_body("DebarmentIn"))
-def upload_debarments(body: ImportBody, session: SessionDep, edition: EditionQuery = None) -> ImportResult:
-    """Bulk import of debarments (N3.2) as CSV or a JSON list, all or nothing; errors name the row."""
+def upload_debarments(body: ImportBody, session: SessionDep, principal: PrincipalDep, response: Response,
+                      edition: EditionQuery = None) -> JobRead:
+    """Bulk import of debarments (N3.2), CSV or a JSON list, as a job: good lines kept, bad ones reported."""
     years = _latest_edition(edition).value("registries.debarment_years")
-    return registries.import_debarments(session, registries.parse_rows(*body, DebarmentIn), years)
+    return JOBS.submit(session, response, principal, "debarments-import", data=body[0], media_type=body[1],
+                       params={"years": years})
 
 
 @router.get("/registries/debarments", response_model=Page[DebarmentRead], tags=["registries"],
@@ -185,12 +190,13 @@ def import_recognised_bases(bases: list[RecognisedBaseIn], session: SessionDep) 
     return registries.import_recognised_bases(session, bases)
 
 
-@router.post("/registries/recognised-bases/import", response_model=ImportResult, status_code=201,
-             tags=["registries"], dependencies=[EDITORS], responses=problem_responses(401, 403, 413, 415),
+@router.post("/registries/recognised-bases/import", response_model=JobRead, status_code=202,
+             tags=["registries"], dependencies=[EDITORS], responses=accepted_responses(401, 403, 413, 415, 422),
              openapi_extra=_import_body("RecognisedBaseIn"))
-def upload_recognised_bases(body: ImportBody, session: SessionDep) -> ImportResult:
-    """Bulk import of recognised TCM bases (G5.1.1) as CSV or a JSON list, all or nothing; errors name the row."""
-    return registries.import_recognised_bases(session, registries.parse_rows(*body, RecognisedBaseIn))
+def upload_recognised_bases(body: ImportBody, session: SessionDep, principal: PrincipalDep, response: Response
+                            ) -> JobRead:
+    """Bulk import of recognised TCM bases (G5.1.1), CSV or a JSON list, as a job: good lines kept, bad ones reported."""
+    return JOBS.submit(session, response, principal, "recognised-bases-import", data=body[0], media_type=body[1])
 
 
 @router.get("/registries/recognised-bases", response_model=Page[RecognisedBaseRead], tags=["registries"],

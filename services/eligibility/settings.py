@@ -2,10 +2,11 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from common.jobs import JobSettings
 from common.settings import ServiceSettings
 
 
-class EligibilitySettings(ServiceSettings):
+class EligibilitySettings(ServiceSettings, JobSettings):
     """Eligibility service settings."""
 
     model_config = SettingsConfigDict(env_prefix="ELIGIBILITY_", extra="ignore")

@@ -1,8 +1,9 @@
-"""Registries through the gateway: bulk imports as CSV or JSON (all or nothing, errors naming the row, a re-import
-updating), paged listings and everything on one unit, and who may read or change them."""
+"""Registries through the gateway: bulk imports as CSV or JSON (jobs: good lines kept, bad ones named by line, a
+re-import updating), paged listings and everything on one unit, and who may read or change them."""
 from __future__ import annotations
 
 from ..factories import new_uscc
+from ..jobs import wait_for_job
 
 BASE = "/api/v1/eligibility"
 CSV = {"Content-Type": "text/csv; charset=utf-8"}
@@ -15,12 +16,15 @@ def test_credit_entries_imported_as_csv_update_on_reimport_and_count_as_of_a_dat
             f"{unit},major_tax_violation,信用中国（辽宁大连）,2019-05-01,2020-12-09\n"
             f"{unit},customs_dishonesty,海关总署,2024-03-01,\n"
             f"{other},serious_dishonesty,信用中国（辽宁大连）,2023-01-01,\n")
-    created = city.post(f"{BASE}/registries/credit-entries/import", content=text.encode(), headers=CSV)
-    assert created.status_code == 201 and created.json() == {"imported": 3, "created": 3, "updated": 0}
+    created = wait_for_job(city, city.post(f"{BASE}/registries/credit-entries/import", content=text.encode(),
+                                           headers=CSV))
+    assert (created["status"], created["succeeded"], created["failed"]) == ("succeeded", 3, 0)
     # the customs entry is delisted: the same file again, with its delisting date, updates it
     relisted = text.replace("2024-03-01,", "2024-03-01,2024-09-30")
-    again = city.post(f"{BASE}/registries/credit-entries/import", content=relisted.encode(), headers=CSV)
-    assert again.json() == {"imported": 3, "created": 0, "updated": 1}
+    again = wait_for_job(city, city.post(f"{BASE}/registries/credit-entries/import", content=relisted.encode(),
+                                         headers=CSV))
+    outcomes = [line.split(",")[1] for line in city.get(again["result_url"]).text.splitlines()[1:]]
+    assert outcomes == ["unchanged", "updated", "unchanged"]
     page = city.get(f"{BASE}/registries/credit-entries", params={"uscc": unit, "limit": 1}).json()
     assert page["total"] == 2 and len(page["items"]) == 1 and page["items"][0]["kind"] == "customs_dishonesty"
     assert page["items"][0]["delisted_on"] == "2024-09-30"
@@ -32,7 +36,7 @@ def test_credit_entries_imported_as_csv_update_on_reimport_and_count_as_of_a_dat
     assert city.get(f"{BASE}/registries/units/{unit}", params={"on": "2029-10-01"}).json()["on_credit_list"] is False
 
 
-def test_an_import_with_a_bad_row_stores_nothing_and_names_the_row(system):
+def test_an_import_with_bad_lines_keeps_the_good_ones_and_names_the_bad(system):
     city = system.client_for("city_officer")
     unit = new_uscc()
     wrong_digit = unit[:-1] + ("0" if unit[-1] != "0" else "1")
@@ -40,11 +44,12 @@ def test_an_import_with_a_bad_row_stores_nothing_and_names_the_row(system):
             f"{unit},major_tax_violation,信用中国,2021-01-01\n"
             f"{wrong_digit},major_tax_violation,信用中国,2021-01-01\n"
             f"{unit},lottery_winner,信用中国,2021-13-01\n")
-    refused = city.post(f"{BASE}/registries/credit-entries/import", content=text.encode(), headers=CSV)
-    assert refused.status_code == 422 and "nothing was stored" in refused.json()["detail"]
-    fields = {e["field"] for e in refused.json()["errors"]}
-    assert {"row 3.uscc", "row 4.kind", "row 4.listed_on"} <= fields
-    assert city.get(f"{BASE}/registries/credit-entries", params={"uscc": unit}).json()["total"] == 0
+    job = wait_for_job(city, city.post(f"{BASE}/registries/credit-entries/import", content=text.encode(),
+                                       headers=CSV))
+    assert (job["succeeded"], job["failed"]) == (1, 2)
+    errors = {e["line"]: e["message"] for e in job["errors"]}
+    assert set(errors) == {3, 4} and "uscc" in errors[3] and "kind" in errors[4] and "listed_on" in errors[4]
+    assert city.get(f"{BASE}/registries/credit-entries", params={"uscc": unit}).json()["total"] == 1
     header = city.post(f"{BASE}/registries/credit-entries/import", content=b"uscc,colour\nx,red\n", headers=CSV)
     assert header.status_code == 422 and "colour" in header.json()["detail"]
     media = city.post(f"{BASE}/registries/credit-entries/import", content=b"hello",
@@ -66,8 +71,9 @@ def test_debarments_last_the_editions_years_and_are_recorded_once(system):
     assert [d["id"] for d in city.get(f"{BASE}/debarments", params={"uscc": unit}).json()] == [first.json()["id"]]
     text = (f"uscc,reason,source,starts_on,ends_on\n{unit},虚假发票,稽查 7,2024-02-29,\n"
             f"{unit},伪造材料,稽查 8,2023-01-01,2023-06-01\n")
-    imported = city.post(f"{BASE}/registries/debarments/import", content=text.encode(), headers=CSV).json()
-    assert imported == {"imported": 2, "created": 2, "updated": 0}
+    imported = wait_for_job(city, city.post(f"{BASE}/registries/debarments/import", content=text.encode(),
+                                            headers=CSV))
+    assert (imported["succeeded"], imported["failed"]) == (2, 0)
     page = city.get(f"{BASE}/registries/debarments", params={"uscc": unit}).json()
     assert page["total"] == 3 and [d["ends_on"] for d in page["items"]] == ["2028-12-10", "2027-03-01", "2023-06-01"]
     view = city.get(f"{BASE}/registries/units/{unit}", params={"on": "2023-03-01"}).json()
@@ -79,13 +85,15 @@ def test_debarments_last_the_editions_years_and_are_recorded_once(system):
 def test_recognised_bases_import_as_json_or_csv_and_update(system):
     city = system.client_for("city_officer")
     unit, other = new_uscc(), new_uscc()
-    made = city.post(f"{BASE}/registries/recognised-bases/import", json=[
-        {"uscc": unit, "base_name": "大连中医药服务出口基地", "recognised_on": "2022-06-01"}])
-    assert made.status_code == 201 and made.json()["created"] == 1
+    made = wait_for_job(city, city.post(f"{BASE}/registries/recognised-bases/import", json=[
+        {"uscc": unit, "base_name": "大连中医药服务出口基地", "recognised_on": "2022-06-01"}]))
+    assert made["succeeded"] == 1
     text = (f"uscc,base_name,recognised_on,construction_supported_in\n{unit},大连中医药服务出口基地（更名）,2022-06-01,2023\n"
             f"{other},旅顺中医药基地,,\n")
-    assert city.post(f"{BASE}/registries/recognised-bases/import", content=text.encode(),
-                     headers=CSV).json() == {"imported": 2, "created": 1, "updated": 1}
+    both = wait_for_job(city, city.post(f"{BASE}/registries/recognised-bases/import", content=text.encode(),
+                                        headers=CSV))
+    assert [line.split(",")[1] for line in city.get(both["result_url"]).text.splitlines()[1:]] == ["updated",
+                                                                                                    "created"]
     base = city.get(f"{BASE}/registries/recognised-bases", params={"uscc": unit}).json()["items"][0]
     assert (base["base_name"], base["construction_supported_in"]) == ("大连中医药服务出口基地（更名）", "2023")
     assert city.get(f"{BASE}/registries/units/{other}").json()["recognised_base"]["base_name"] == "旅顺中医药基地"
