@@ -1,0 +1,132 @@
+"""Plan: an allocation plan with unit caps and budget scaling for 1k / 10k / 100k audited projects.
+
+Measured as users feel it (POST /api/v1/disbursement/plans through the gateway; disbursement calls calculation over
+HTTP for the caps and the scaling), and the pure algorithm in-process.
+"""
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+import tracemalloc
+import uuid
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from .harness import PeakRss, PgDatabases, Server, token
+
+SIZES = (1_000, 10_000, 100_000)
+TARGET_S = 2.0  # issue 7: 100,000 projects in < 2 s
+MiB = 1024 * 1024
+TYPES = ("platform_construction", "platform_operation", "certification", "brand", "tcm_construction")
+DISTRICTS = ("210202", "210203", "210204", "210211", "210212", "210213")
+
+
+def projects(count: int, seed: int = 11) -> list[tuple[str, str, str, Decimal]]:
+    """(id, uscc, project_type, audited amount): most units with one project, some with two or three (caps bind)."""
+    rng = random.Random(seed)
+    out = []
+    for index in range(count):
+        unit = index - index % 3 if index % 10 < 3 else index  # 30 % of projects share a unit with two others
+        out.append((str(uuid.UUID(int=rng.getrandbits(128))), f"91210202{unit:09d}X", rng.choice(TYPES),
+                    Decimal(rng.randrange(5_000_000, 40_000_000)) / 100))
+    return out
+
+
+def seed(dsn: str, rows: list[tuple[str, str, str, Decimal]]) -> None:
+    """Benchmark fixture: audited projects written straight into disbursement's migrated tables (COPY)."""
+    now = datetime(2026, 3, 1, 2, 0, tzinfo=timezone.utc)
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("TRUNCATE planitem, plan, project CASCADE")
+        with cur.copy("COPY project (id, application_id, edition, uscc, unit_name, district_code, project_type, "
+                      "computed_amount, eligibility_outcome, status, bank_account_name, bank_name, "
+                      "bank_account_number, audit_opinion, audited_amount, audited_by, audited_at, created_at) "
+                      "FROM STDIN") as copy:
+            for index, (project_id, uscc, project_type, amount) in enumerate(rows):
+                copy.write_row((project_id, f"app-{project_id}", "2024", uscc, f"大连基准{uscc[-9:]}科技有限公司",
+                                DISTRICTS[index % len(DISTRICTS)], project_type, amount, "eligible", "active",
+                                "大连基准科技有限公司", "中国银行大连分行", "6217000012345678901", "pass", amount,
+                                "auditor-1", now, now))
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE project")
+
+
+def algorithm(count: int) -> tuple[float, float, float]:
+    """(seconds for the unit caps, seconds for the scaling, peak traced MiB) of the pure functions in-process."""
+    from common.parameters import load_edition
+    from services.calculation.caps import apply_unit_caps
+    from services.calculation.schemas import BudgetScalingIn
+    from services.calculation.scaling import budget_scaling
+
+    rows = projects(count)
+    edition = load_edition("2024")
+    tracemalloc.start()
+    started = time.perf_counter()
+    capped, _ = apply_unit_caps(edition, rows)
+    caps_s = time.perf_counter() - started
+    total = sum(capped.values())
+    data = BudgetScalingIn.model_validate({"budget": f"{total * Decimal('0.8'):.2f}", "items": [
+        {"key": key, "amount": f"{capped[key]:.2f}", "project_type": project_type}
+        for key, _, project_type, _ in rows]})
+    started = time.perf_counter()
+    budget_scaling(data)
+    scaling_s = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1] / MiB
+    tracemalloc.stop()
+    return caps_s, scaling_s, peak
+
+
+def run() -> list[str]:
+    """Build a plan for each size through the system, then time the pure algorithm; return the report lines."""
+    secret = uuid.uuid4().hex * 2
+    lines = [f"plan: POST /api/v1/disbursement/plans through the gateway (disbursement → calculation over HTTP for the "
+             f"unit caps and the scaling), PostgreSQL; target {SIZES[-1]:,} projects < {TARGET_S:g} s, memory linear",
+             f"  {'projects':>8} {'POST /plans':>12} {'ratio':>6} {'answer':>9} {'RSS growth: disbursement':>25}"
+             f" {'calculation':>12} {'gateway':>8}"]
+    with tempfile.TemporaryDirectory() as tmp, PgDatabases("disbursement", "calculation") as pg:
+        common = {"JWT_SECRET": secret, "LOG_LEVEL": "warning"}
+        calculation = Server("services.calculation.app:create_app", {
+            **{f"CALCULATION_{k}": v for k, v in common.items()}, "CALCULATION_DATA_DIR": str(Path(tmp) / "calc"),
+            "CALCULATION_DATABASE_URL": pg.url("calculation")}, log=Path(tmp) / "calculation.log").wait()
+        disbursement = Server("services.disbursement.app:create_app", {
+            **{f"DISBURSEMENT_{k}": v for k, v in common.items()}, "DISBURSEMENT_DATA_DIR": str(Path(tmp) / "disb"),
+            "DISBURSEMENT_DATABASE_URL": pg.url("disbursement"), "DISBURSEMENT_CALCULATION_URL": calculation.url},
+            log=Path(tmp) / "disbursement.log").wait()
+        gateway = Server("gateway.app:create_app", {
+            **{f"GATEWAY_{k}": v for k, v in common.items()}, "GATEWAY_DATA_DIR": str(Path(tmp) / "gw"),
+            "GATEWAY_DISBURSEMENT_URL": disbursement.url, "GATEWAY_CALCULATION_URL": calculation.url},
+            log=Path(tmp) / "gateway.log").wait()
+        client = httpx.Client(base_url=gateway.url, timeout=300,
+                              headers={"Authorization": f"Bearer {token(secret, 'city_officer')}"})
+        try:
+            for count in SIZES:
+                rows = projects(count)
+                seed(pg.dsn("disbursement"), rows)
+                budget = sum(a for *_, a in rows) * Decimal("0.6")  # the fund binds: every amount is scaled
+                pids = (disbursement.proc.pid, calculation.proc.pid, gateway.proc.pid)
+                with PeakRss(*pids) as memory:
+                    started = time.perf_counter()
+                    answer = client.post("/api/v1/disbursement/plans", json={"edition": "2024",
+                                                                            "budget": f"{budget:.2f}"})
+                    elapsed = time.perf_counter() - started
+                if answer.status_code != 201:
+                    raise RuntimeError(f"plan of {count} failed: {answer.status_code} {answer.text[:500]}")
+                grown = [memory.growth(pid) / MiB for pid in pids]
+                verdict = ("ok" if elapsed < TARGET_S else "BELOW") if count == SIZES[-1] else ""
+                lines.append(f"  {count:>8,} {elapsed:>11.2f}s {elapsed / TARGET_S:>6.2f} "
+                             f"{len(answer.content) / MiB:>7.1f}MB {grown[0]:>23.0f}MB {grown[1]:>10.0f}MB"
+                             f" {grown[2]:>6.0f}MB  {verdict}")
+        finally:
+            client.close()
+            gateway.stop()
+            disbursement.stop()
+            calculation.stop()
+    lines.append(f"  pure algorithm in-process: {'projects':>8} {'unit caps':>10} {'scaling':>8} {'peak traced':>12}")
+    for count in SIZES:
+        caps_s, scaling_s, peak = algorithm(count)
+        lines.append(f"  {'':27}{count:>8,} {caps_s * 1000:>8.0f}ms {scaling_s * 1000:>6.0f}ms {peak:>10.0f}MB")
+    return lines
