@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test openapi docs migrate clean bench demo
+.PHONY: install run test openapi docs migrate clean bench demo client
 # `make run` replays the 2024 edition, whose applicant window (D2, 2025-12-22) is past: the services start on the
 # programme's calendar at DEV_NOW, which the admin moves with PUT /api/v1/<service>/dev/clock (`make demo` does, to
 # let the public notice pass); `make run DEV_NOW=` runs them on the wall clock
@@ -29,6 +29,9 @@ run: $(STAMP)  ## start all five processes on the embedded default; Ctrl-C stops
 
 demo: $(STAMP)  ## run the whole 2024 programme against a running `make run` (BASE_URL, ADMIN_PASSWORD)
 	$(BIN)/python -m tools.demo --base-url $(BASE_URL) --admin-password '$(ADMIN_PASSWORD)'
+
+client: $(STAMP)  ## generate a typed Python client of the whole API into build/client (openapi-python-client), type-checked
+	$(BIN)/python -m tools.client build/client --check
 
 test: $(STAMP)  ## the whole suite: SQLite and PostgreSQL, local files and an S3 server
 	$(BIN)/python -m pytest

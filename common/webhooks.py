@@ -232,6 +232,10 @@ class WebhookWorker(PollingWorker):
 class SubscriptionCreate(BaseModel):
     """A new subscription."""
 
+    model_config = {"json_schema_extra": {"examples": [{
+        "url": "https://integrator.example/fundflow/events",
+        "event_types": ["application.submitted", "application.passed"]}]}}
+
     url: HttpUrl = Field(description="Where to POST events")
     event_types: list[str] = Field(min_length=1, description="Event types to receive")
 

@@ -66,6 +66,9 @@ def merge_openapi(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str,
                 renames[name] = service.capitalize() + name
         doc = _rewrite_refs(doc, renames)
         for name, schema in doc.get("components", {}).get("schemas", {}).items():
+            if name in renames and schema.get("title") == name:
+                # generated clients name their classes after the title: two `Award`s would collide there too
+                schema = {**schema, "title": renames[name]}
             schemas[renames.get(name, name)] = schema
         for path, item in doc.get("paths", {}).items():
             new_item = {}

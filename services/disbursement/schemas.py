@@ -90,11 +90,17 @@ class ProjectRead(BaseModel):
 class AuditorAssign(BaseModel):
     """The auditor commissioned for a project (N4.2)."""
 
+    model_config = {"json_schema_extra": {"examples": [{"auditor": "dalian-audit-firm"}]}}
+
     auditor: str = Field(min_length=1, max_length=100, description="第三方审计机构: the auditor's user name")
 
 
 class AuditOpinionIn(BaseModel):
     """A third-party audit opinion (N4.2)."""
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "opinion": "pass_with_adjustments", "note": "一项发票抬头与申报单位不符",
+        "disallowed": [{"form": "f3_expenses", "line_no": 3, "reason": "发票抬头与申报单位不符"}]}]}}
 
     opinion: AuditOpinionValue = Field(description="审计意见: pass 通过, pass_with_adjustments 调整后通过, fail 不通过")
     disallowed: list[DisallowedLine] = Field(default_factory=list, max_length=500,
@@ -117,6 +123,9 @@ class AuditOpinionIn(BaseModel):
 
 class ExpertScoreIn(BaseModel):
     """An expert's scores by criterion, or the expert's declared conflict of interest (N4.2)."""
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "conflict_of_interest": False, "scores": {"innovation": 85, "demonstration": 78}, "comment": "平台服务能力突出"}]}}
 
     conflict_of_interest: bool = Field(description="利益冲突声明: true records the conflict and excludes the expert")
     conflict_statement: str | None = Field(default=None, max_length=1000, description="冲突说明 (with a conflict)")
@@ -165,6 +174,8 @@ class ExpertReviewRead(BaseModel):
 class SpotCheckCreate(BaseModel):
     """A spot check to draw (抽查, N4.3)."""
 
+    model_config = {"json_schema_extra": {"examples": [{"edition": "2024", "size": 3, "seed": 20251222}]}}
+
     edition: str = edition_field()
     size: int | None = Field(default=None, ge=1, le=10000,
                              description="样本量; default: the edition's review.spot_check_default_size")
@@ -175,6 +186,10 @@ class SpotCheckCreate(BaseModel):
 
 class SpotCheckFindingIn(BaseModel):
     """The city's finding on a sampled project; it may change the audited result."""
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "project_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "outcome": "confirmed", "finding": "抽查核实：原件与复印件一致",
+        "disallowed": []}]}}
 
     project_id: str = Field(description="The sampled project")
     outcome: SpotCheckOutcome = Field(description="confirmed 核实无误, adjusted 核减 (more lines disallowed), "
@@ -222,6 +237,8 @@ class SpotCheckRead(BaseModel):
 
 class PlanCreate(BaseModel):
     """A new version of an edition's allocation plan (N4.3)."""
+
+    model_config = {"json_schema_extra": {"examples": [{"edition": "2024", "budget": "1500000.00"}]}}
 
     edition: str = edition_field()
     budget: Money = Field(description="专项资金规模 (元): the fund the plan must fit")
@@ -307,6 +324,10 @@ class PlanSummary(BaseModel):
 class ObjectionCreate(BaseModel):
     """An objection against a project of a published plan (N4.4)."""
 
+    model_config = {"json_schema_extra": {"examples": [{
+        "project_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "statement": "该单位收汇金额与合同执行额不一致",
+        "evidence": "外汇收入申报单复印件"}]}}
+
     project_id: str = Field(description="The project objected to")
     statement: str = Field(min_length=1, max_length=2000, description="异议内容")
     evidence: str | None = Field(default=None, max_length=500,
@@ -315,6 +336,8 @@ class ObjectionCreate(BaseModel):
 
 class ObjectionResolve(BaseModel):
     """The city's resolution of an objection (N4.4)."""
+
+    model_config = {"json_schema_extra": {"examples": [{"decision": "dismissed", "resolution": "经核查，异议不成立"}]}}
 
     decision: Literal["upheld", "dismissed"] = Field(description="upheld 异议成立 / dismissed 异议不成立")
     resolution: str = Field(min_length=1, max_length=2000, description="处理意见")
@@ -446,6 +469,10 @@ class ReconciliationRead(BaseModel):
 class ClawbackCreate(BaseModel):
     """A recovery to demand after payment (追缴, N3.2, N3.3)."""
 
+    model_config = {"json_schema_extra": {"examples": [{
+        "project_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "amount": "50000.00", "ground": "false_invoices",
+        "reason": "发票经税务机关核实为虚开", "evidence": "税务稽查通知书"}]}}
+
     project_id: str = Field(description="The project paid")
     amount: Money = Field(description="追缴金额（元）, at most what was paid for the project")
     ground: ClawbackGround = Field(description="forged_materials 伪造材料, false_invoices 虚假发票 (both N3.2: the unit "
@@ -462,6 +489,9 @@ class ClawbackCreate(BaseModel):
 
 class RecoveryIn(BaseModel):
     """Money received back."""
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "amount": "50000.00", "received_on": "2026-03-02", "reference": "缴款书 2102-0001"}]}}
 
     amount: Money = Field(description="本次追回金额（元）")
     received_on: date | None = Field(default=None, description="到账日期; default: today")

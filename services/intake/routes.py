@@ -29,9 +29,12 @@ from .schemas import (ApplicantCreate, ApplicantRead, ApplicationCreate, Applica
 
 router = APIRouter()
 UNIT_ONLY = Depends(require_roles("applicant", "admin"))  # what only the unit itself does to its application
-UPLOAD_BODY = {"requestBody": {"required": True, "content": {
-    media: {"schema": {"type": "string", "format": "binary"}}
-    for media in ("application/pdf", "image/png", "image/jpeg", "application/octet-stream")}}}
+# one media type: the kind is read from the bytes whatever Content-Type says, and generated clients take one
+# binary body where several alternatives of the same bytes made a union they cannot tell apart
+UPLOAD_BODY = {"requestBody": {"required": True, "description": (
+    "The file's bytes, streamed as the request body: PDF, PNG or JPEG, recognised by content (magic bytes), so any "
+    "Content-Type is accepted (application/pdf, image/png, image/jpeg or application/octet-stream)"),
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 @router.get("/districts", response_model=list[DistrictRead], tags=["reference"], responses=problem_responses(401))

@@ -17,6 +17,12 @@ EvaluationStatus = Literal["not_requested", "pending", "failed_retrying", "done"
 class ApplicantCreate(BaseModel):
     """A unit registering to apply."""
 
+    model_config = {"json_schema_extra": {"examples": [{
+        "uscc": "91210202MA0Q7K3X1Y", "name": "大连海辰云数据科技有限公司", "legal_representative": "王海辰",
+        "district_code": "210202", "registered_capital": "10000000.00", "contact_name": "李四",
+        "contact_phone": "0411-82650000", "bank_account_name": "大连海辰云数据科技有限公司", "bank_name": "中国工商银行大连分行",
+        "bank_account_number": "3400200012345678901"}]}}
+
     uscc: str = Field(description="统一社会信用代码 (GB 32100, check digit validated)",
                       examples=["91210202MA0QXXXXX0"])
     name: str = Field(min_length=1, max_length=200, description="申报单位名称")
@@ -54,6 +60,12 @@ class ApplicantRead(BaseModel):
 
 class ApplicationCreate(BaseModel):
     """A new draft application."""
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "applicant_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "edition": "2024", "project_type": "certification",
+        "content": {"offshore_execution": {"approved_usd": "2600000.00"}, "f5_certifications": [
+            {"line_no": 1, "scheme": "CMMI", "kind": "new", "certified_on": "2024-05-20", "fee": "180000.00",
+             "requested": "126000.00"}]}}]}}
 
     applicant_id: str = Field(description="The applicant unit")
     edition: str = Field(default="2024", pattern=r"^\d{4}$", description="Programme edition")
@@ -105,6 +117,8 @@ class DocumentRead(BaseModel):
 
 class ReviewDecision(BaseModel):
     """A district officer's preliminary review decision (初审)."""
+
+    model_config = {"json_schema_extra": {"examples": [{"decision": "return", "reason": "请补充服务企业合同（附件4）"}]}}
 
     decision: Literal["pass", "return", "reject"] = Field(description="pass 通过 / return 退回修改 / reject 不予通过")
     reason: str = Field(default="", max_length=1000, description="理由 (required to return or reject)")
