@@ -50,6 +50,10 @@ class EvaluationRead(BaseModel):
 class CreditEntryIn(BaseModel):
     """A credit-list entry to import (N3.1)."""
 
+    model_config = {"json_schema_extra": {"examples": [{
+        "uscc": "91210214MA0Y2R7L33", "kind": "major_tax_violation", "source": "信用中国（辽宁大连）",
+        "listed_on": "2023-03-01", "delisted_on": None}]}}
+
     uscc: str = Field(pattern=USCC_PATTERN, description="统一社会信用代码 (check digit validated)")
     kind: CreditKind = Field(description="失信类别：严重违法失信 serious_dishonesty, 重大税收违法 major_tax_violation, "
                                          "失信被执行人 dishonest_judgment_debtor, 海关失信 customs_dishonesty, "
@@ -81,6 +85,10 @@ class CreditEntryRead(BaseModel):
 class DebarmentIn(BaseModel):
     """A debarment to record (N3.2: three years for forged materials or false invoices)."""
 
+    model_config = {"json_schema_extra": {"examples": [{
+        "uscc": "91210214MA0Y2R7L33", "reason": "伪造材料", "source": "追缴记录 3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        "starts_on": "2026-01-05"}]}}
+
     uscc: str = Field(pattern=USCC_PATTERN, description="统一社会信用代码 (check digit validated)")
     reason: str = Field(min_length=1, max_length=500, description="原因（如 伪造材料、虚假发票）")
     source: str = Field(min_length=1, max_length=200, description="来源（如 追缴记录编号）")
@@ -111,6 +119,9 @@ class DebarmentRead(BaseModel):
 
 class RecognisedBaseIn(BaseModel):
     """A recognised national TCM service export base (G5.1.1)."""
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "uscc": "91210211MA10H8N2XW", "base_name": "大连中医药服务出口基地", "recognised_on": "2022-12-01"}]}}
 
     uscc: str = Field(pattern=USCC_PATTERN, description="统一社会信用代码 (check digit validated)")
     base_name: str = Field(min_length=1, max_length=200, description="基地名称")
