@@ -1,6 +1,8 @@
 """The /api/v1 data path: a bare ASGI reverse proxy that streams bodies both ways over keep-alive connections."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -212,15 +214,32 @@ class ProxyApp:
                 raise
 
     async def _send_body(self, connection, response, body: "_RequestBody", chunked: bool) -> None:
-        """Stream the client's body upstream, stopping early if the upstream has already answered."""
-        async for chunk in body.chunks():
+        """Stream the client's body upstream, stopping as soon as the upstream has answered (a 413, a 404 …)."""
+        chunks = body.chunks()
+        while True:
             if response.head_ready.done():
-                response.keep_alive = False  # it answered before reading everything: do not reuse
-                return
+                return await self._stop_sending(response, chunks)
+            waiting = asyncio.ensure_future(anext(chunks, None))
+            # a client between chunks must not keep an early answer from it
+            await asyncio.wait((waiting, response.head_ready), return_when=asyncio.FIRST_COMPLETED)
+            if not waiting.done():
+                waiting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiting  # the generator must be at rest before it is closed
+                return await self._stop_sending(response, chunks)
+            chunk = waiting.result()
+            if chunk is None:
+                break
             connection.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
             await connection.drain(self.read_timeout)
         if chunked:
             connection.write(b"0\r\n\r\n")
+
+    @staticmethod
+    async def _stop_sending(response, chunks) -> None:
+        """The upstream answered before reading everything: send no more, and do not reuse the connection."""
+        response.keep_alive = False
+        await chunks.aclose()
 
     async def _answer_failure(self, exc: Exception, body: "_RequestBody | None", send, service: str, path: str,
                               request_id: str) -> int:

@@ -182,6 +182,8 @@ class _Connection(asyncio.Protocol):
         response.close_delimited = not self._framed and response.status not in (204, 304) and not response.head_only
         if not response.head_ready.done():
             response.head_ready.set_result(None)
+        if self._drain_waiter is not None and not self._drain_waiter.done():
+            self._drain_waiter.set_result(None)  # an answer before the whole body: stop waiting to write more
         if response.head_only:
             # no body follows a HEAD answer; the parser cannot be told, so this connection is not reused
             response.keep_alive = False

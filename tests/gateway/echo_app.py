@@ -57,6 +57,9 @@ async def app(scope, receive, send):
                     "headers": [(b"content-type", b"application/json"), (b"connection", b"close"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+    elif path == "/refuse":
+        # answers before reading the body, as a service refusing an upload by its headers does
+        await _json(send, 413, {"detail": "refused unread"})
     elif path == "/stall":
         await asyncio.sleep(30)
         await _json(send, 200, {"late": True})

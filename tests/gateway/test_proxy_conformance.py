@@ -141,6 +141,24 @@ def test_expect_100_continue_is_honoured(proxied):
     assert answer.startswith(b"HTTP/1.1 200") and b'"size": 5000' in answer
 
 
+def test_an_answer_before_the_whole_body_reaches_a_client_still_sending(proxied):
+    gateway, _ = proxied
+    token = mint_token(SECRET, "early-test", "city_officer", issuer="fundflow", audience="fundflow-api")
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=5) as sock:
+        # 8 MiB announced, 64 KiB sent, then the client waits: the upstream's refusal must not wait for the rest
+        sock.sendall((f"POST /api/v1/calculation/refuse HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n"
+                      f"Content-Length: {8 * MiB}\r\n\r\n").encode() + b"x" * 65536)
+        answer = b""
+        while b"refused unread" not in answer:
+            data = sock.recv(65536)  # times out (5 s) if the gateway holds the answer back
+            if not data:
+                break
+            answer += data
+    assert answer.startswith(b"HTTP/1.1 413") and b"x-request-id" in answer.lower(), answer
+    with client(gateway) as api:  # and the gateway goes on serving
+        assert api.post("/api/v1/calculation/echo", content=b"after").json()["size"] == 5
+
+
 def test_an_upstream_that_closes_its_connections_is_handled(proxied):
     gateway, _ = proxied
     with client(gateway) as c:
