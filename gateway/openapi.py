@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 REF_PREFIX = "#/components/schemas/"
-PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics"}
+PUBLIC_PATHS = {"/healthz", "/readyz"}
+INTERNAL_PATHS = {"/metrics"}  # a service's metrics are scraped inside the deployment, not offered by the gateway
 GATEWAY_ANSWERS = {  # what the gateway itself may answer on a proxied operation, whatever the service does
     "401": "Missing, expired or invalid bearer token",
     "403": "The token's role may not call this operation",
@@ -71,6 +72,8 @@ def merge_openapi(gateway_doc: dict[str, Any], service_docs: dict[str, dict[str,
                 schema = {**schema, "title": renames[name]}
             schemas[renames.get(name, name)] = schema
         for path, item in doc.get("paths", {}).items():
+            if path in INTERNAL_PATHS:
+                continue
             new_item = {}
             for method, operation in item.items():
                 if isinstance(operation, dict) and "operationId" in operation:

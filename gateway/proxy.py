@@ -78,7 +78,9 @@ async def send_problem(send, status: int, slug: str, title: str, detail: str, *,
     return status
 
 
-PUBLIC_SERVICE_PATHS = frozenset({"healthz", "readyz", "openapi.json", "metrics"})
+PUBLIC_SERVICE_PATHS = frozenset({"healthz", "readyz", "openapi.json"})
+# scraped by Prometheus from each process on the internal network, never offered to the public
+INTERNAL_SERVICE_PATHS = frozenset({"metrics"})
 
 
 class ProxyApp:
@@ -136,6 +138,11 @@ class ProxyApp:
         if pool is None:
             return await send_problem(send, 404, "not-found", "Not found",
                                       f"No service named '{service}'; the API has {', '.join(sorted(self.pools))}.",
+                                      instance=path, request_id=request_id)
+        if rest in INTERNAL_SERVICE_PATHS:
+            return await send_problem(send, 404, "not-found", "Not found",
+                                      f"{path} is not part of the public API: the {service} service's metrics are "
+                                      "scraped from the process itself, inside the deployment.",
                                       instance=path, request_id=request_id)
         headers = dict(scope["headers"])
         if rest not in PUBLIC_SERVICE_PATHS:

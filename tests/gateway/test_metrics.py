@@ -6,15 +6,23 @@ import httpx
 from ..system import SERVICES
 
 
-def test_every_process_exposes_metrics(api, system):
+def scrape(system, service: str) -> str:
+    """What Prometheus reads from a service's process, inside the deployment."""
+    response = httpx.get(f"{system.url(service)}/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    return response.text
+
+
+def test_every_process_exposes_metrics_inside_and_none_to_the_public(api, system):
     system.client_for("city_officer").get("/api/v1/intake/applications")
     for service in SERVICES:
-        response = api.get(f"/api/v1/{service}/metrics")
-        assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
-        assert "fundflow_http_requests_total" in response.text
-    intake = api.get("/api/v1/intake/metrics").text
+        assert "fundflow_http_requests_total" in scrape(system, service)
+        public = system.client_for("admin").get(f"/api/v1/{service}/metrics")
+        assert public.status_code == 404 and "scraped" in public.json()["detail"]
+        assert api.get(f"/api/v1/{service}/metrics").status_code == 404
+    intake = scrape(system, "intake")
     assert 'route="/applications"' in intake and "fundflow_outbox_messages" in intake
-    assert "fundflow_payment_instructions" in api.get("/api/v1/disbursement/metrics").text
+    assert "fundflow_payment_instructions" in scrape(system, "disbursement")
     gateway = httpx.get(f"{system.gateway_url}/metrics").text
     assert 'route="/api/v1/intake"' in gateway and "fundflow_http_request_seconds_bucket" in gateway
 
@@ -35,16 +43,16 @@ def test_counters_count_each_request_and_gauges_read_the_database(api, system):
 
     reader = system.client_for("city_officer")
     route = {"service": "eligibility", "method": "GET", "route": "/editions/{edition}/parameters", "status": "200"}
-    before = _sample(api.get("/api/v1/eligibility/metrics").text, "fundflow_http_requests_total", **route)
+    before = _sample(scrape(system, "eligibility"), "fundflow_http_requests_total", **route)
     for _ in range(3):
         assert reader.get("/api/v1/eligibility/editions/2024/parameters").status_code == 200
-    after = api.get("/api/v1/eligibility/metrics").text
+    after = scrape(system, "eligibility")
     assert _sample(after, "fundflow_http_requests_total", **route) == before + 3
     assert _sample(after, "fundflow_http_request_seconds_count", service="eligibility", method="GET",
                    route="/editions/{edition}/parameters") >= 3
     client, _, application = submitted_platform_application(system)
     wait_for(lambda: client.get(f"/api/v1/intake/applications/{application['id']}").json(),
              lambda a: a["evaluation_status"] == "done")
-    outbox = api.get("/api/v1/intake/metrics").text
+    outbox = scrape(system, "intake")
     # the gauge is read from the outbox table when scraped: this submission's message at least
     assert _sample(outbox, "fundflow_outbox_messages", status="done") >= 1
