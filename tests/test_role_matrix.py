@@ -42,8 +42,14 @@ def _fixture(system) -> dict[str, str]:
     objection = client.post(f"/api/v1/disbursement/plans/{plan['id']}/objections", json={
         "project_id": project["id"], "statement": "matrix"}).json()
     # a job is seen by whoever submitted it (and admin): each role allowed on a service's jobs gets one of its own
-    jobs = {"eligibility": {"city_officer": system.client_for("city_officer", "matrix-city_officer").post(
-        "/api/v1/eligibility/registries/recognised-bases/import", json=[]).json()["id"]}}
+    matrix_city = system.client_for("city_officer", "matrix-city_officer")
+    jobs = {"eligibility": {"city_officer": matrix_city.post(
+                "/api/v1/eligibility/registries/recognised-bases/import", json=[]).json()["id"]},
+            "disbursement": {"city_officer": matrix_city.post(
+                f"/api/v1/disbursement/plans/{plan['id']}/export-jobs").json()["id"],
+                             "finance_officer": system.client_for("finance_officer", "matrix-finance_officer").post(
+                "/api/v1/disbursement/payments/statements", content=b"end_to_end_id,status\n",
+                headers={"Content-Type": "text/csv"}).json()["id"]}}
     # payments and clawbacks refuse before looking anything up without an Idempotency-Key or a body: any id serves
     return {"plan_id": plan["id"], "objection_id": objection["id"], "clawback_id": "any-clawback",
             "instruction_id": "any-instruction", "project_id": project["id"],

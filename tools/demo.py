@@ -524,6 +524,12 @@ class Demo:
         table(f"Allocation plan v{plan['version']} (N4.3): fund {money(plan['budget'])} 元, scaling factor "
               f"{plan['scaling_factor']}", ["unit", "project type", "audited (元)", "after unit cap (元)",
                                             "allocated (元)"], rows, right={2, 3, 4})
+        names = {u.uscc: u.name for u in self.units}
+        for step in plan["unit_caps_trace"]:
+            if step["note"].startswith("over the cap"):
+                inputs = step["inputs"]
+                print(f"  unit cap {step['clause']}: {names.get(inputs['uscc'], inputs['uscc'])} asked "
+                      f"{money(inputs['total'])} 元 over {len(inputs['amounts'])} projects; scaled together to the cap")
         if plan["scaling_factor"] == "1":
             print("  (the fund covers every amount: nothing to scale)")
         published = self.city.post(f"{D}/plans/{plan['id']}/publish")

@@ -8,6 +8,7 @@ from common.webhooks import WebhookWorker, webhook_router
 
 from .clients import CalculationClient, EligibilityClient, IntakeClient
 from .db import open_database
+from .jobs import JOBS
 from .models import WEBHOOKS, AuditEvent, AuditHead, PaymentInstruction
 from .routes import router
 from .settings import DisbursementSettings
@@ -44,8 +45,11 @@ def create_app() -> FastAPI:
         app.state.eligibility = EligibilityClient(settings, app.state.service_tokens.header)
         app.state.webhooks = WebhookWorker(app.state.engine, WEBHOOKS)
         app.state.webhooks.start()
+        app.state.jobs = JOBS.worker(app.state.engine, app.state.clock, settings)
+        app.state.jobs.start()
 
     async def stop(app: FastAPI) -> None:
+        await app.state.jobs.stop()
         await app.state.webhooks.stop()
         app.state.intake.close()
         app.state.calculation.close()
@@ -62,7 +66,7 @@ def create_app() -> FastAPI:
                       payments_by_status)
 
     app = create_service_app(service="disbursement", description=DESCRIPTION, settings=settings,
-                             open_database=open_database, routers=[router, webhook_router(WEBHOOKS)],
+                             open_database=open_database, routers=[router, webhook_router(WEBHOOKS), JOBS.router()],
                              on_startup=start, on_shutdown=stop, audit=(AuditEvent, AuditHead), gauges=gauges)
 
     _require_idempotency_key_in_openapi(app)

@@ -60,3 +60,11 @@ def to_xlsx(plan: PlanRead) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def plan_file(plan: PlanRead, format: str) -> tuple[bytes, str, str]:
+    """The plan version's file in a format (csv or xlsx): content, media type, file name."""
+    name = f"plan-{plan.edition}-v{plan.version}.{format}"
+    if format == "csv":
+        return to_csv(plan), "text/csv; charset=utf-8", name
+    return to_xlsx(plan), XLSX_MEDIA_TYPE, name

@@ -13,6 +13,7 @@ from sqlmodel import Field, SQLModel
 
 from common.audit import AuditEventBase, AuditHeadBase
 from common.db import UtcDateTime, table_registry
+from common.jobs import JobBase, JobPartBase
 from common.webhooks import WebhookDeliveryBase, WebhookEventBase, WebhookSubscriptionBase, WebhookTables
 
 class DisbursementTable(SQLModel, registry=table_registry()):
@@ -345,3 +346,11 @@ EVENT_TYPES = {
     "clawback.demanded": "Funds are demanded back from a unit",
 }
 WEBHOOKS = WebhookTables(WebhookSubscription, WebhookEvent, WebhookDelivery, EVENT_TYPES)
+
+
+class Job(DisbursementTable, JobBase, table=True):
+    """Disbursement's jobs: bank statements, plan exports (common/jobs.py)."""
+
+
+class JobPart(DisbursementTable, JobPartBase, table=True):
+    """Pieces of disbursement's job results."""

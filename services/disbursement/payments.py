@@ -6,9 +6,6 @@ plan only. Idempotency keys (idempotency.py) make a repeated request answer the 
 """
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
 import uuid
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
@@ -18,6 +15,7 @@ from sqlmodel import Session, select
 
 from common.auth import Principal
 from common.clock import Clock
+from common.jobs import Line, read_csv_lines
 from common.money import parse_money
 from common.problems import Conflict, NotFound, Unprocessable
 from common.webhooks import publish as announce
@@ -136,55 +134,71 @@ def _transition(instruction: PaymentInstruction, status: str, reason: str) -> st
     return f"the payment is already {instruction.status}; a {status} result does not apply"
 
 
-def apply_statement(session: Session, content: bytes, principal: Principal, clock: Clock) -> StatementResult:
-    """Payment results from a bank statement (CSV with a header: end_to_end_id,status[,reason][,amount])."""
-    # each line is checked on its own: good lines are recorded, bad ones reported with their line number; a line
-    # repeating a result already recorded changes nothing, so uploading a statement twice is harmless
+def statement_lines(content: bytes) -> list[Line]:
+    """The lines of a bank statement (CSV with a header: end_to_end_id,status[,reason][,amount])."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Unprocessable("The statement is not UTF-8 text.") from None
-    reader = csv.DictReader(io.StringIO(text))
-    fields = {(f or "").strip() for f in reader.fieldnames or []}
-    if not {"end_to_end_id", "status"} <= fields:
-        raise Unprocessable("The statement needs a header line with end_to_end_id,status[,reason][,amount].")
-    statement = BankStatement(id=str(uuid.uuid4()), sha256=hashlib.sha256(content).hexdigest(), lines=0, applied=0,
-                              unchanged=0, errors=[], received_by=principal.subject, received_at=clock.now())
-    errors: list[StatementLineError] = []
-    for row in reader:
-        statement.lines += 1
-        row = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()}
-        line, e2e = reader.line_num, row.get("end_to_end_id") or None
-        status, reason = row.get("status", "").lower(), row.get("reason", "")
-        instruction = session.exec(select(PaymentInstruction).where(PaymentInstruction.end_to_end_id == e2e)
-                                   .with_for_update()).first() if e2e else None
-        if instruction is None:
-            errors.append(StatementLineError(line=line, end_to_end_id=e2e, error="unknown end_to_end_id"))
-            continue
-        if row.get("amount"):
-            try:
-                stated = parse_money(row["amount"])
-            except (ValueError, InvalidOperation):
-                stated = None
-            if stated != instruction.amount:
-                errors.append(StatementLineError(line=line, end_to_end_id=e2e, error=(
-                    f"amount {row['amount']} differs from the instruction's {instruction.amount:.2f}")))
-                continue
-        if status == instruction.status:
-            statement.unchanged += 1
-            continue
-        why_not = _transition(instruction, status, reason)
-        if why_not:
-            errors.append(StatementLineError(line=line, end_to_end_id=e2e, error=why_not))
-            continue
-        instruction.status, instruction.failure_reason = status, (reason or None) if status != "paid" else None
-        instruction.settled_at, instruction.statement_id = clock.now(), statement.id
-        session.add(instruction)
-        _announce(session, "payment.paid" if status == "paid" else "payment.failed", instruction, clock)
-        statement.applied += 1
-    statement.errors = [e.model_dump() for e in errors]
+    return read_csv_lines(text, required={"end_to_end_id", "status"})
+
+
+def open_statement(session: Session, sha256: str, principal: Principal, clock: Clock) -> BankStatement:
+    """The record of a statement being applied, its counts growing as its lines are."""
+    statement = BankStatement(id=str(uuid.uuid4()), sha256=sha256, lines=0, applied=0, unchanged=0, errors=[],
+                              received_by=principal.subject, received_at=clock.now())
     session.add(statement)
     session.flush()
+    return statement
+
+
+def apply_statement_line(session: Session, statement_id: str, row: dict, clock: Clock) -> tuple[str, str | None]:
+    """One line's payment result: ("applied" | "unchanged", None), or ("error", why) when it changes nothing."""
+    # a line repeating a result already recorded changes nothing, so uploading a statement twice is harmless
+    row = {k: (v or "") for k, v in row.items()}
+    e2e = row.get("end_to_end_id") or None
+    status, reason = row.get("status", "").lower(), row.get("reason", "")
+    instruction = session.exec(select(PaymentInstruction).where(PaymentInstruction.end_to_end_id == e2e)
+                               .with_for_update()).first() if e2e else None
+    if instruction is None:
+        return "error", "unknown end_to_end_id"
+    if row.get("amount"):
+        try:
+            stated = parse_money(row["amount"])
+        except (ValueError, InvalidOperation):
+            stated = None
+        if stated != instruction.amount:
+            return "error", f"amount {row['amount']} differs from the instruction's {instruction.amount:.2f}"
+    if status == instruction.status:
+        return "unchanged", None
+    why_not = _transition(instruction, status, reason)
+    if why_not:
+        return "error", why_not
+    instruction.status, instruction.failure_reason = status, (reason or None) if status != "paid" else None
+    instruction.settled_at, instruction.statement_id = clock.now(), statement_id
+    session.add(instruction)
+    _announce(session, "payment.paid" if status == "paid" else "payment.failed", instruction, clock)
+    return "applied", None
+
+
+def count_statement_lines(session: Session, statement_id: str, results: list[tuple[int, str, str, str | None]],
+                          keep_errors: int) -> None:
+    """Add lines' results (line, end_to_end_id, outcome, error) to the statement's counts, once per batch of lines."""
+    # once per batch, not per line: every change of the record is an audit event holding its errors before and after
+    statement = session.get(BankStatement, statement_id)
+    statement.lines += len(results)
+    statement.applied += sum(outcome == "applied" for _, _, outcome, _ in results)
+    statement.unchanged += sum(outcome == "unchanged" for _, _, outcome, _ in results)
+    room = keep_errors - len(statement.errors)
+    errors = [StatementLineError(line=line, end_to_end_id=e2e or None, error=error).model_dump()
+              for line, e2e, outcome, error in results if outcome == "error"]
+    if errors and room > 0:
+        statement.errors = [*statement.errors, *errors[:room]]
+    session.add(statement)
+
+
+def statement_result(statement: BankStatement) -> StatementResult:
+    """The API view of a statement and what it changed."""
     return StatementResult.model_validate(statement, from_attributes=True)
 
 

@@ -420,7 +420,8 @@ class StatementResult(BaseModel):
     lines: int = Field(description="Data lines read")
     applied: int = Field(description="Lines that changed a payment's state")
     unchanged: int = Field(description="Lines repeating a state already recorded")
-    errors: list[StatementLineError] = Field(description="Lines not applied, and why")
+    errors: list[StatementLineError] = Field(description="Lines not applied, and why (the first 1,000: the job's "
+                                                         "result file has every line's outcome)")
     received_by: str = Field(description="Who uploaded it")
     received_at: datetime = Field(description="When")
 

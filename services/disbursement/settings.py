@@ -2,10 +2,11 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from common.jobs import JobSettings
 from common.settings import ServiceSettings
 
 
-class DisbursementSettings(ServiceSettings):
+class DisbursementSettings(ServiceSettings, JobSettings):
     """Disbursement service settings."""
 
     model_config = SettingsConfigDict(env_prefix="DISBURSEMENT_", extra="ignore")

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 from ..intake.test_webhooks import Receiver
+from ..jobs import wait_for_job
 from ..test_slice import wait_for
 from .flow import D, AfterNotice, audit, finalised_plan, passed_application, take_over
 
@@ -33,6 +34,14 @@ def final_plan(system) -> dict:
 def key() -> dict[str, str]:
     """A fresh Idempotency-Key header."""
     return {"Idempotency-Key": str(uuid.uuid4())}
+
+
+def send_statement(finance, content: bytes) -> dict:
+    """A bank statement applied (a job), as its record shows what it changed."""
+    job = wait_for_job(finance, finance.post(f"{D}/payments/statements", headers=STATEMENT, content=content))
+    assert job["status"] == "succeeded", job
+    listed = finance.get(f"{D}/payments/statements", params={"limit": 200}).json()["items"]
+    return next(s for s in listed if s["id"] == job["result_ref"])
 
 
 def statement(*lines: str) -> bytes:
@@ -78,9 +87,8 @@ def test_full_cycle_from_passed_projects_to_reconciled_payments_with_the_budget_
     pending = finance.get(f"{D}/plans/{plan['id']}/reconciliation").json()
     assert pending["balanced"] and pending["total"]["pending"] == plan["total"]
     assert pending["treasury"]["status"] == "pending"
-    paid = finance.post(f"{D}/payments/statements", headers=STATEMENT, content=statement(
-        *[f"{i['end_to_end_id']},paid,,{i['amount']}" for i in instructions]))
-    assert paid.status_code == 201 and (paid.json()["applied"], paid.json()["errors"]) == (len(instructions), [])
+    paid = send_statement(finance, statement(*[f"{i['end_to_end_id']},paid,,{i['amount']}" for i in instructions]))
+    assert (paid["applied"], paid["errors"]) == (len(instructions), [])
     recon = finance.get(f"{D}/plans/{plan['id']}/reconciliation").json()
     assert recon["balanced"] is True and recon["treasury"]["status"] == "paid"
     assert recon["total"] == {"planned": plan["total"], "paid": plan["total"], "pending": "0.00", "failed": "0.00",
@@ -123,14 +131,14 @@ def test_a_failed_line_is_retried_once_and_the_reconciliation_stays_exact(system
     units = {i["project_id"]: i for i in instructions if i["leg"] == "unit"}
     good, bad = units[ours[0]["id"]], units[ours[1]["id"]]
     others = [i for i in instructions if i["id"] not in (good["id"], bad["id"])]
-    applied = finance.post(f"{D}/payments/statements", headers=STATEMENT, content=statement(
+    applied = send_statement(finance, statement(
         f"{good['end_to_end_id']},paid,,{good['amount']}",
         f"{bad['end_to_end_id']},failed,账户已销户,{bad['amount']}",
         "NOSUCHID,paid,,1.00",
         f"{good['end_to_end_id']},bounced,,",
         f"{good['end_to_end_id']},paid,,1.00",
         f"{bad['end_to_end_id']},paid,,",
-        *[f"{i['end_to_end_id']},paid,," for i in others])).json()
+        *[f"{i['end_to_end_id']},paid,," for i in others]))
     assert [(e["line"], e["error"].split()[0]) for e in applied["errors"]] == [
         (4, "unknown"), (5, "status"), (6, "amount"), (7, "the")]
     assert applied["applied"] == 2 + len(others)
@@ -153,14 +161,13 @@ def test_a_failed_line_is_retried_once_and_the_reconciliation_stays_exact(system
     assert finance.get(f"{D}/plans/{plan['id']}/reconciliation").json()["total"]["pending"] == bad["amount"]
 
     # the retry is paid; then the first payment comes back (退票) and is retried in its turn
-    finance.post(f"{D}/payments/statements", headers=STATEMENT, content=statement(
-        f"{retry['end_to_end_id']},paid,,", f"{good['end_to_end_id']},returned,收款账户冻结,"))
+    send_statement(finance, statement(f"{retry['end_to_end_id']},paid,,", f"{good['end_to_end_id']},returned,收款账户冻结,"))
     returned = finance.get(f"{D}/plans/{plan['id']}/reconciliation").json()
     assert returned["balanced"] and returned["total"]["failed"] == good["amount"]
     again = finance.post(f"{D}/payments/{good['id']}/retry", headers=key()).json()
     upload = statement(f"{again['end_to_end_id']},paid,,")
-    finance.post(f"{D}/payments/statements", headers=STATEMENT, content=upload)
-    twice = finance.post(f"{D}/payments/statements", headers=STATEMENT, content=upload).json()
+    send_statement(finance, upload)
+    twice = send_statement(finance, upload)
     assert (twice["applied"], twice["unchanged"], twice["errors"]) == (0, 1, [])  # a statement twice is harmless
     final = finance.get(f"{D}/plans/{plan['id']}/reconciliation").json()
     assert final["balanced"] is True
@@ -181,8 +188,7 @@ def test_a_clawback_after_payment_debars_the_unit_and_tracks_recoveries(system, 
     plan = finalised_plan(system, after_notice)
     finance = system.client_for("finance_officer")
     instructions = finance.post(f"{D}/plans/{plan['id']}/payments", headers=key()).json()
-    finance.post(f"{D}/payments/statements", headers=STATEMENT,
-                 content=statement(*[f"{i['end_to_end_id']},paid,," for i in instructions]))
+    send_statement(finance, statement(*[f"{i['end_to_end_id']},paid,," for i in instructions]))
     paid = {i["project_id"]: i["amount"] for i in instructions if i["leg"] == "unit"}
     forged, duplicate = ours
     city = system.client_for("city_officer")

@@ -1,18 +1,22 @@
 """Routes: payment instructions in two legs, bank statements, retries, reconciliation (N4.5)."""
 from __future__ import annotations
 
+import hashlib
+
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Request, Response
 from sqlmodel import func, select
 
 from common.auth import PrincipalDep
 from common.db import SessionDep
+from common.jobs import JobRead, accepted_responses
 from common.pagination import Page, PageDep
 from common.problems import PayloadTooLarge, problem_responses
 
 from .. import payments, plans
 from ..db import WriteSessionDep
+from ..jobs import JOBS
 from ..idempotency import IdempotencyDep, run_once
 from ..models import BankStatement
 from ..schemas import InstructionRead, ReconciliationRead, StatementResult
@@ -41,17 +45,19 @@ def list_payment_instructions(plan_id: str, session: SessionDep) -> list[Instruc
     return [payments.instruction_read(i) for i in payments.instructions_of(session, plan_id)]
 
 
-@router.post("/payments/statements", response_model=StatementResult, status_code=201, dependencies=[FINANCE],
-             responses=problem_responses(401, 403, 413, 422))
+@router.post("/payments/statements", response_model=JobRead, status_code=202, dependencies=[FINANCE],
+             responses=accepted_responses(401, 403, 413, 422))
 def record_bank_statement(content: Annotated[bytes, Body(media_type="text/csv", description=(
         "The treasury's bank statement as CSV (UTF-8), header end_to_end_id,status[,reason][,amount]; status "
         "paid, failed or returned (a reason is required for the last two)"), examples=[STATEMENT_EXAMPLE])],
-        session: WriteSessionDep, principal: PrincipalDep, request: Request) -> StatementResult:
-    """Record payment results in bulk from a bank statement; every line is checked and bad ones are reported."""
+        session: SessionDep, principal: PrincipalDep, request: Request, response: Response) -> JobRead:
+    """Record payment results in bulk from a bank statement, as a job: each line applied or reported by number."""
     limit = request.app.state.settings.statement_max_bytes
     if len(content) > limit:
         raise PayloadTooLarge(f"A statement is at most {limit} bytes; split it.", limit_bytes=limit)
-    return payments.apply_statement(session, content, principal, request.app.state.clock)
+    # the job's result_ref is the statement's record (GET /payments/statements), its result file every line's outcome
+    return JOBS.submit(session, response, principal, "bank-statement", data=content, media_type="text/csv",
+                       params={"sha256": hashlib.sha256(content).hexdigest()})
 
 
 @router.get("/payments/statements", response_model=Page[StatementResult], dependencies=[MONEY_READ],

@@ -9,14 +9,16 @@ from sqlmodel import func, select
 
 from common.auth import PrincipalDep
 from common.db import SessionDep
+from common.jobs import JobRead, accepted_responses
 from common.pagination import Page, PageDep
 from common.problems import problem_responses
 
 from .. import exports, plans
 from ..db import WriteSessionDep
+from ..jobs import JOBS
 from ..models import Plan
 from ..schemas import PlanCreate, PlanRead, PlanStatus, PlanSummary
-from .roles import CITY, PLAN_READ
+from .roles import CITY, MONEY_READ, PLAN_READ
 
 router = APIRouter(tags=["plans"])
 
@@ -60,11 +62,16 @@ def get_plan(plan_id: str, session: SessionDep, principal: PrincipalDep) -> Plan
                 **problem_responses(401, 403, 404)})
 def export_plan(plan_id: str, session: SessionDep, principal: PrincipalDep,
                 format: Annotated[Literal["csv", "xlsx"], Query(description="csv or xlsx")] = "csv") -> Response:
-    """The plan version as CSV or XLSX, for the public notice."""
+    """The plan version as CSV or XLSX, for the public notice (a large plan: POST /plans/{plan_id}/export-jobs)."""
     plan = plans.plan_read(session, plans.get_plan(session, plan_id, principal))
-    name = f"plan-{plan.edition}-v{plan.version}.{format}"
-    if format == "csv":
-        content, media = exports.to_csv(plan), "text/csv; charset=utf-8"
-    else:
-        content, media = exports.to_xlsx(plan), exports.XLSX_MEDIA_TYPE
+    content, media, name = exports.plan_file(plan, format)
     return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/plans/{plan_id}/export-jobs", response_model=JobRead, status_code=202, dependencies=[MONEY_READ],
+             responses=accepted_responses(401, 403, 404))
+def start_plan_export(plan_id: str, session: SessionDep, principal: PrincipalDep, response: Response,
+                      format: Annotated[Literal["csv", "xlsx"], Query(description="csv or xlsx")] = "csv") -> JobRead:
+    """Export a (large) plan version as a job: 202 and the job's URL; its result is the CSV or XLSX file."""
+    plans.get_plan(session, plan_id, principal)
+    return JOBS.submit(session, response, principal, "plan-export", params={"plan_id": plan_id, "format": format})
