@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from tools import client as generator
+from tools.gendocs import merged_document
 
 from .factories import PLATFORM_MATERIALS, applicant_body, new_uscc, pdf_bytes, platform_construction_content
 from .system import ADMIN_PASSWORD
@@ -31,6 +32,26 @@ def generated(tmp_path_factory):
         sys.path.remove(str(package.parent))
         for name in [m for m in sys.modules if m == "fundflow_client" or m.startswith("fundflow_client.")]:
             del sys.modules[name]
+
+
+def test_the_merged_document_names_tags_and_illustrates_every_operation():
+    document = merged_document()
+    operations = [(path, op) for path, item in document["paths"].items() for op in item.values()
+                  if isinstance(op, dict) and "operationId" in op]
+    ids = [op["operationId"] for _, op in operations]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    for path, op in operations:
+        if path.startswith("/api/v1/"):
+            service = path.split("/")[3]
+            assert op["operationId"].startswith(f"{service}_") and op["tags"][0] == service, (path, op["tags"])
+            assert {"503", "504"} <= set(op["responses"]), path  # the gateway's own answers are documented
+            assert op["security"] == [] or "401" in op["responses"], path
+    titles = [schema.get("title", name) for name, schema in document["components"]["schemas"].items()]
+    assert len(titles) == len(set(titles))  # generated classes are named after titles
+    schemas = document["components"]["schemas"]
+    for name in ("ApplicantCreate", "ApplicationCreate", "ReviewDecision", "SubscriptionCreate", "CreditEntryIn",
+                 "PlanCreate", "AuditOpinionIn", "ObjectionCreate", "ObjectionResolve", "UserCreate"):
+        assert schemas[name].get("examples"), name
 
 
 def test_the_generated_client_type_checks(generated):
