@@ -27,13 +27,13 @@ DISTRICTS = ("210202", "210203", "210204", "210211", "210212", "210213")
 
 
 def projects(count: int, seed: int = 11) -> list[tuple[str, str, str, Decimal]]:
-    """(id, uscc, project_type, audited amount): most units with one project, some with two or three (caps bind)."""
+    """(id, uscc, project_type, audited amount): most units with one project, some with three (their caps bind)."""
     rng = random.Random(seed)
     out = []
     for index in range(count):
         unit = index - index % 3 if index % 10 < 3 else index  # 30 % of projects share a unit with two others
         out.append((str(uuid.UUID(int=rng.getrandbits(128))), f"91210202{unit:09d}X", rng.choice(TYPES),
-                    Decimal(rng.randrange(5_000_000, 40_000_000)) / 100))
+                    Decimal(rng.randrange(5_000_000, 30_000_000)) / 100))
     return out
 
 

@@ -186,6 +186,9 @@ def install_audit(event_cls: type[AuditEventBase], head_cls: type[AuditHeadBase]
             if getattr(type(obj), "__audit__", True) and not isinstance(obj, (event_cls, head_cls)):
                 changes.append((obj, "create", None, _column_values(obj)))
         for obj in list(session.dirty):
+            # the head moved by append_event before this flush is the chain itself, not a change to record
+            if isinstance(obj, head_cls):
+                continue
             if getattr(type(obj), "__audit__", True) and session.is_modified(obj, include_collections=False):
                 before, after = _changed_values(obj)
                 if after:

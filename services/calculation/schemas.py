@@ -21,6 +21,7 @@ def _not_negative(value: Decimal) -> Decimal:
 Amount = Annotated[Money, AfterValidator(_not_negative),
                    WithJsonSchema({**MONEY_JSON_SCHEMA, "pattern": r"^\d{1,16}(\.\d{1,2})?$"})]
 """An amount in 元, zero or more: a decimal string with at most two places."""
+MAX_PLAN_ITEMS = 200_000  # a plan of every project of an edition (100,000 measured in bench/plan_bench.py), with room
 Key = Annotated[str, Field(min_length=1, max_length=64, description="调用方的项目编号 / the caller's id of the project")]
 
 
@@ -73,7 +74,7 @@ class UnitCapsIn(BaseModel):
     """Projects of an edition to put under the per-unit caps."""
 
     edition: str | None = Field(default=None, max_length=32, description="年度; default: the latest edition")
-    items: list[CapItem] = Field(max_length=50_000, description="项目及其计算金额 / projects with their amounts")
+    items: list[CapItem] = Field(max_length=MAX_PLAN_ITEMS, description="项目及其计算金额 / projects with their amounts")
 
 
 class CappedItem(CapItem):
@@ -102,7 +103,7 @@ class BudgetScalingIn(BaseModel):
     """A fund size and the amounts to fit into it (统筹调整, N4.3)."""
 
     budget: Amount = Field(description="资金规模（元）/ fund size")
-    items: list[ScaleItem] = Field(max_length=50_000, description="项目及金额 / projects with their amounts")
+    items: list[ScaleItem] = Field(max_length=MAX_PLAN_ITEMS, description="项目及金额 / projects with their amounts")
     type_budgets: dict[Annotated[str, Field(max_length=40)], Amount] | None = Field(
         default=None, description="分类型资金规模（元）/ budget per project type; the other types share what is left")
 
