@@ -148,3 +148,21 @@ def test_a_job_is_seen_only_by_whoever_submitted_it(system):
     assert unknown.status_code == 404 and unknown.json()["type"].endswith("not-found")
     assert owner.get(f"{BASE}/jobs/{uuid.uuid4()}/result").status_code == 404
     assert system.client_for("auditor").get(job["url"]).status_code == 403
+
+
+def test_two_replicas_share_the_queue_and_never_run_a_line_twice(system):
+    replica = system.spawn("eligibility")  # a second process on the same database, polling the same queue
+    try:
+        city = system.client_for("city_officer", "replica-officer")
+        imports = [credit_list(3_000, f"副本 {n} {uuid.uuid4().hex[:6]}") for n in range(4)]
+        accepted = [city.post(f"{BASE}/registries/credit-entries/import", content=text.encode(), headers=CSV)
+                    for text, _, _ in imports]
+        for answer, (_, _, units) in zip(accepted, imports):
+            job = wait_for_job(city, answer)
+            assert (job["status"], job["done"], job["succeeded"]) == ("succeeded", 3_000, 3_000), job
+            outcomes = list(csv.DictReader(io.StringIO(city.get(job["result_url"]).text)))
+            assert [int(o["line"]) for o in outcomes] == list(range(2, 3_002))
+            assert {o["outcome"] for o in outcomes} == {"created"}
+            assert city.get(f"{BASE}/registries/credit-entries", params={"uscc": units[1_500]}).json()["total"] == 1
+    finally:
+        replica.stop()
