@@ -50,8 +50,11 @@ def _fixture(system) -> dict[str, str]:
                              "finance_officer": system.client_for("finance_officer", "matrix-finance_officer").post(
                 "/api/v1/disbursement/payments/statements", content=b"end_to_end_id,status\n",
                 headers={"Content-Type": "text/csv"}).json()["id"]}}
+    # an edition evaluated again: its applications in play (the fixture's among them) are asked once more
+    reevaluation = system.client_for("city_officer").post("/api/v1/intake/editions/2024/re-evaluations",
+                                                          json={"reason": "matrix"}).json()
     # payments and clawbacks refuse before looking anything up without an Idempotency-Key or a body: any id serves
-    return {"plan_id": plan["id"], "objection_id": objection["id"], "clawback_id": "any-clawback",
+    return {"reevaluation_id": reevaluation["id"], "plan_id": plan["id"], "objection_id": objection["id"], "clawback_id": "any-clawback",
             "instruction_id": "any-instruction", "project_id": project["id"],
             "spot_check_id": "any-spot-check","applicant_id": applicant["id"], "application_id": application["id"], "draft_id": draft["id"],
             "document_id": document["id"], "district_code": DISTRICT, "edition": "2024",

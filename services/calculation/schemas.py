@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
+from common.batch import BatchItem, batch_items_field
 from common.money import MONEY_JSON_SCHEMA, Money
 
 from .dossier import Disallowed
@@ -124,3 +125,15 @@ class BudgetScalingRead(BaseModel):
     total_allocated: Money = Field(description="调整后合计（元）")
     items: list[ScaledItem] = Field(description="同输入顺序 / same order as given")
     trace: list[TraceStep] = Field(description="调整过程 / how the scaling was done")
+
+
+class ComputationBatchIn(BaseModel):
+    """Dossiers to price in one request (re-pricing an edition), each as POST /computations takes it."""
+
+    items: list[dict[str, Any]] = batch_items_field("Dossier")
+
+
+class ComputationBatchRead(BaseModel):
+    """Each dossier's computation, or the problem that refused it, in the request's order."""
+
+    items: list[BatchItem[ComputationRead]]

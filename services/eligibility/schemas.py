@@ -7,6 +7,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 from stdnum.cn import uscc as uscc_code
 
+from common.batch import BatchItem, batch_items_field
+
 USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{18}$"  # GB 32100's alphabet: no I, O, S, V, Z
 CreditKind = Literal["serious_dishonesty", "major_tax_violation", "dishonest_judgment_debtor", "customs_dishonesty",
                      "overdue_fiscal_funds"]
@@ -220,3 +222,15 @@ class EditionRead(BaseModel):
     notice: dict[str, Any] = Field(default_factory=dict, description="通知 / the notice it implements")
     project_types: dict[str, str] = Field(description="项目类型及名称")
     parameter_count: int = Field(description="参数个数")
+
+
+class EvaluationBatchIn(BaseModel):
+    """Dossiers to evaluate in one request (re-evaluating an edition), each as POST /evaluations takes it."""
+
+    items: list[dict[str, Any]] = batch_items_field("Dossier")
+
+
+class EvaluationBatchRead(BaseModel):
+    """Each dossier's evaluation, or the problem that refused it, in the request's order."""
+
+    items: list[BatchItem[EvaluationRead]]

@@ -10,6 +10,7 @@ from .clients import PolicyClients
 from .db import open_database
 from .models import WEBHOOKS, AuditEvent, AuditHead, OutboxMessage
 from .outbox import OutboxWorker
+from . import reevaluations
 from .routes import router
 from .settings import IntakeSettings
 from .storage import make_store
@@ -29,7 +30,7 @@ def create_app() -> FastAPI:
             pass
         app.state.policy = PolicyClients(settings, app.state.service_tokens.header)
         app.state.outbox = OutboxWorker(app.state.engine, app.state.policy, settings.outbox_poll_s,
-                                        settings.outbox_max_backoff_s)
+                                        settings.outbox_max_backoff_s, settings.outbox_batch)
         app.state.outbox.start()
         app.state.webhooks = WebhookWorker(app.state.engine, WEBHOOKS)
         app.state.webhooks.start()
@@ -49,6 +50,8 @@ def create_app() -> FastAPI:
                       outbox_depth)
 
     return create_service_app(service="intake", description=DESCRIPTION, settings=settings,
-                              open_database=open_database, routers=[router, webhook_router(WEBHOOKS)], on_startup=start, on_shutdown=stop,
+                              open_database=open_database,
+                              routers=[router, reevaluations.router, webhook_router(WEBHOOKS)],
+                              on_startup=start, on_shutdown=stop,
                               extra_checks=lambda app: {"object_store": app.state.store.check},
                               audit=(AuditEvent, AuditHead), gauges=gauges)

@@ -19,19 +19,22 @@ class PolicyClients:
                                          retries=0, auth=auth)
 
     @staticmethod
-    async def _post(client: ServiceClient, path: str, body: dict) -> dict:
-        response = await client.request("POST", path, json=body, idempotent=True)
+    async def _post_batch(client: ServiceClient, path: str, dossiers: list[dict]) -> list[dict]:
+        response = await client.request("POST", path, json={"items": dossiers}, idempotent=True)
         if not response.is_success:
             raise CallFailed(f"{client.policy.service} answered {response.status_code} to POST {path}")
-        return response.json()
+        items = response.json()["items"]
+        if [item["index"] for item in items] != list(range(len(dossiers))):
+            raise CallFailed(f"{client.policy.service} answered POST {path} for other items than it was sent")
+        return items
 
-    async def evaluate(self, dossier: dict) -> dict:
-        """The eligibility answer for a dossier (a stateless evaluation: safe to retry)."""
-        return await self._post(self.eligibility, "/evaluations", dossier)
+    async def evaluate_many(self, dossiers: list[dict]) -> list[dict]:
+        """Eligibility's answer for each dossier, in order (`result`, or the `problem` refusing it); safe to retry."""
+        return await self._post_batch(self.eligibility, "/evaluations/batch", dossiers)
 
-    async def compute(self, dossier: dict) -> dict:
-        """The amount and its trace for a dossier (safe to retry)."""
-        return await self._post(self.calculation, "/computations", dossier)
+    async def compute_many(self, dossiers: list[dict]) -> list[dict]:
+        """Calculation's amount and trace for each dossier, in order (`result` or `problem`); safe to retry."""
+        return await self._post_batch(self.calculation, "/computations/batch", dossiers)
 
     async def aclose(self) -> None:
         """Close both connection pools."""

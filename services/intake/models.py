@@ -96,6 +96,17 @@ class Document(IntakeTable, table=True):
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
+class Reevaluation(IntakeTable, table=True):
+    """An edition's applications in play evaluated and priced again (a parameter or a registry was corrected)."""
+
+    id: str = Field(primary_key=True, max_length=36)
+    edition: str = Field(max_length=16, index=True)
+    reason: str = Field(max_length=500)
+    total: int = Field(description="Applications queued")
+    requested_by: str = Field(max_length=100)
+    requested_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
 class OutboxMessage(IntakeTable, table=True):
     """Durable work: ask eligibility and calculation about a submitted application until they answer."""
 
@@ -104,6 +115,8 @@ class OutboxMessage(IntakeTable, table=True):
 
     id: str = Field(primary_key=True, max_length=36)
     application_id: str = Field(foreign_key="application.id", index=True, max_length=36)
+    # set when the message was queued by re-evaluating an edition (its progress is counted from these)
+    reevaluation_id: str | None = Field(default=None, foreign_key="reevaluation.id", index=True, max_length=36)
     status: str = Field(default="pending", max_length=12)  # pending, done, superseded
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))

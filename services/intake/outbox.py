@@ -17,7 +17,7 @@ from common.webhooks import publish
 from common.worker import PollingWorker
 
 from .clients import CallFailed, PolicyClients
-from .models import WEBHOOKS, Application, OutboxMessage
+from .models import WEBHOOKS, Applicant, Application, OutboxMessage
 from .service import dossier, event_summary, lock_for_writing
 
 log = logging.getLogger("fundflow.intake.outbox")
@@ -33,24 +33,37 @@ def _utcnow() -> datetime:
 class OutboxWorker(PollingWorker):
     """Claims due messages, calls eligibility and calculation, stores their answers; replicas share the work."""
 
-    def __init__(self, engine, clients: PolicyClients, poll_s: float, max_backoff_s: float = MAX_BACKOFF_S) -> None:
+    def __init__(self, engine, clients: PolicyClients, poll_s: float, max_backoff_s: float = MAX_BACKOFF_S,
+                 batch: int = 200) -> None:
         super().__init__(poll_s)
         self.engine = engine
         self.clients = clients
         self.max_backoff_s = max_backoff_s
+        self.batch = batch
 
     async def round(self) -> bool:
-        """Process what is due; True when there was something."""
-        claimed = await run_in_threadpool(self._claim)
-        # side by side: each attempt is bounded by the clients' timeout, so the batch ends well inside its lease
-        results = await asyncio.gather(*(self._process(message_id, document) for message_id, document in claimed),
-                                       return_exceptions=True)
-        for failure in (r for r in results if isinstance(r, Exception)):
-            # the answer could not be stored (the database away): the lease expires and the message is taken again
-            log.error("storing an evaluation failed: %s", failure.__class__.__name__)
-        return bool(claimed)
+        """Process what is due, a batch at a time; True when there was something."""
+        claimed = await run_in_threadpool(self._claim, self.batch)
+        if not claimed:
+            return False
+        dossiers = [document for _, document in claimed]
+        try:
+            # one call to each service for the whole batch, both at once: each bounded by the clients' timeout, so
+            # the batch ends well inside its lease
+            evaluations, computations = await asyncio.gather(self.clients.evaluate_many(dossiers),
+                                                             self.clients.compute_many(dossiers))
+        except Exception as exc:  # any failure of the other side (down, slow, non-2xx): retry later, visibly
+            answers = [(None, None, _reason(exc))] * len(claimed)
+        else:
+            answers = [_answer(e, c) for e, c in zip(evaluations, computations)]
+        try:
+            await run_in_threadpool(self._store, [message_id for message_id, _ in claimed], answers)
+        except Exception as exc:
+            # the answers could not be stored (the database away): the lease expires and the messages are taken again
+            log.error("storing %s evaluations failed: %s", len(claimed), exc.__class__.__name__)
+        return True
 
-    def _claim(self, batch: int = 20) -> list[tuple[str, dict]]:
+    def _claim(self, batch: int) -> list[tuple[str, dict]]:
         """Take due messages under a lease, with the dossier of each.
 
         A message is taken by moving its due time forward only if nobody moved it first: with several
@@ -64,25 +77,20 @@ class OutboxWorker(PollingWorker):
                      .order_by(OutboxMessage.created_at).limit(batch))
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            claimed = []
-            for message in session.exec(query).all():
-                taken = session.execute(
+            messages = session.exec(query).all()
+            taken = []
+            for message in messages:
+                moved = session.execute(
                     update(OutboxMessage)
                     .where(OutboxMessage.id == message.id, OutboxMessage.next_attempt_at == message.next_attempt_at)
                     .values(next_attempt_at=lease).execution_options(synchronize_session=False))
-                if taken.rowcount == 1:
-                    claimed.append((message.id, dossier(session, session.get(Application, message.application_id))))
+                if moved.rowcount == 1:
+                    taken.append(message)
+            applications = _by_id(session, Application, [m.application_id for m in taken])
+            _by_id(session, Applicant, [a.applicant_id for a in applications.values()])  # into the identity map
+            claimed = [(m.id, dossier(session, applications[m.application_id])) for m in taken]
             session.commit()
             return claimed
-
-    async def _process(self, message_id: str, document: dict) -> None:
-        try:
-            evaluation = await self.clients.evaluate(document)
-            computation = await self.clients.compute(document)
-        except Exception as exc:  # any failure of the other side (down, slow, non-2xx): retry later, visibly
-            await run_in_threadpool(self._failed, message_id, _reason(exc))
-            return
-        await run_in_threadpool(self._done, message_id, evaluation, computation)
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -90,44 +98,64 @@ class OutboxWorker(PollingWorker):
             lock_for_writing(session)
             yield session
 
-    def _done(self, message_id: str, evaluation: dict, computation: dict) -> None:
+    def _store(self, message_ids: list[str], answers: list[tuple[dict | None, dict | None, str | None]]) -> None:
+        """Record each message's answers, or its failure and when to try again, in one transaction."""
         with self._session() as session:
-            message = session.get(OutboxMessage, message_id)
-            attempts = message.attempts + 1
-            message.attempts = attempts
-            session.add(message)
-            if message.status == "pending":  # not replaced by a resubmission meanwhile
-                message.status = "done"
-                application = session.get(Application, message.application_id)
-                application.evaluation, application.computation = evaluation, computation
-                application.evaluation_status = "done"
-                application.evaluation_attempts = attempts
-                application.evaluation_error = None
-                session.add(application)
-                publish(session, WEBHOOKS, "evaluation.ready", "application", application.id,
-                        {**event_summary(application), "outcome": evaluation.get("outcome"),
-                         "amount": computation.get("amount")}, _utcnow())
+            messages = _by_id(session, OutboxMessage, message_ids)
+            applications = _by_id(session, Application, [m.application_id for m in messages.values()])
+            failures = []
+            for message_id, (evaluation, computation, error) in zip(message_ids, answers):
+                message = messages[message_id]
+                application = applications[message.application_id]
+                message.attempts += 1
+                if error is None:
+                    self._done(session, message, application, evaluation, computation)
+                else:
+                    self._failed(message, application, error)
+                    failures.append((message.id, message.attempts, error))
             session.commit()
+        for message_id, attempts, error in failures[:5]:  # the first few say why; the rest is the same story
+            log.warning("evaluation of %s failed (attempt %s), retrying: %s", message_id, attempts, error)
 
-    def _failed(self, message_id: str, error: str) -> None:
-        with self._session() as session:
-            message = session.get(OutboxMessage, message_id)
-            message.attempts += 1
-            message.last_error = error
-            message.next_attempt_at = _utcnow() + timedelta(seconds=self.backoff_s(message.attempts))
-            session.add(message)
-            if message.status == "pending":
-                application = session.get(Application, message.application_id)
-                application.evaluation_status = "failed_retrying"
-                application.evaluation_attempts = message.attempts
-                application.evaluation_error = error
-                session.add(application)
-            session.commit()
-        log.warning("evaluation of %s failed (attempt %s), retrying: %s", message_id, message.attempts, error)
+    @staticmethod
+    def _done(session: Session, message: OutboxMessage, application: Application, evaluation: dict,
+              computation: dict) -> None:
+        if message.status != "pending":  # replaced by a resubmission meanwhile: its answers are stale
+            return
+        message.status = "done"
+        application.evaluation, application.computation = evaluation, computation
+        application.evaluation_status = "done"
+        application.evaluation_attempts = message.attempts
+        application.evaluation_error = None
+        session.add(application)
+        publish(session, WEBHOOKS, "evaluation.ready", "application", application.id,
+                {**event_summary(application), "outcome": evaluation.get("outcome"),
+                 "amount": computation.get("amount")}, _utcnow())
+
+    def _failed(self, message: OutboxMessage, application: Application, error: str) -> None:
+        message.last_error = error
+        message.next_attempt_at = _utcnow() + timedelta(seconds=self.backoff_s(message.attempts))
+        if message.status == "pending":
+            application.evaluation_status = "failed_retrying"
+            application.evaluation_attempts = message.attempts
+            application.evaluation_error = error
 
     def backoff_s(self, attempts: int) -> float:
         """Seconds before the next attempt: doubling from one second up to the ceiling, with a little jitter."""
         return min(self.max_backoff_s, 2 ** min(attempts - 1, 16)) * random.uniform(0.8, 1.0)
+
+
+def _answer(evaluation: dict, computation: dict) -> tuple[dict | None, dict | None, str | None]:
+    """(evaluation, computation, None) when both services accepted the dossier, else (None, None, why not)."""
+    for service, item in (("eligibility", evaluation), ("calculation", computation)):
+        if item.get("problem") is not None:
+            return None, None, f"{service} refused it ({item['problem']['status']}): {item['problem']['detail']}"[:500]
+    return evaluation["result"], computation["result"], None
+
+
+def _by_id(session: Session, table, ids: list[str]) -> dict:
+    """Rows of `table` by id, in one query."""
+    return {row.id: row for row in session.exec(select(table).where(table.id.in_(ids)))} if ids else {}
 
 
 def _reason(exc: Exception) -> str:

@@ -22,6 +22,8 @@ class IntakeSettings(ServiceSettings):
     max_upload_bytes: int = Field(50 * 1024 * 1024, description="Largest evidence document accepted, in bytes")
     outbox_poll_s: float = Field(1.0, description="Seconds between outbox polls when idle")
     outbox_max_backoff_s: float = Field(60.0, description="Longest wait before retrying a failed evaluation")
+    outbox_batch: int = Field(200, ge=1, le=500, description="Applications evaluated and priced per call to "
+                                                             "eligibility and calculation (their batch operations)")
 
     def sqlite_name(self) -> str:
         return "intake.db"

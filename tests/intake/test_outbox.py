@@ -40,7 +40,7 @@ def test_the_outbox_delivers_after_eligibility_comes_back(system):
         stand_in = ThreadingHTTPServer(("127.0.0.1", eligibility.port), Refusing)
         threading.Thread(target=stand_in.serve_forever, daemon=True).start()
         refused = wait_for(lambda: client.get(url).json(),
-                           lambda a: a["evaluation_error"] == "eligibility answered 503 to POST /evaluations")
+                           lambda a: a["evaluation_error"] == "eligibility answered 503 to POST /evaluations/batch")
         assert refused["evaluation_status"] == "failed_retrying" and refused["evaluation"] is None
         assert refused["evaluation_attempts"] > down["evaluation_attempts"]
         stand_in.shutdown()
