@@ -140,16 +140,33 @@ def verify_chain(session: Session, event_cls: type[AuditEventBase], head_cls: ty
     return ChainReport(valid=True, events_checked=checked)
 
 
+def _recorded(obj: Any) -> Any:
+    """How each column's value is recorded: as is, masked (`***`), or as the digest of a large derived value."""
+    cls = type(obj)
+    mask = getattr(cls, "__audit_mask__", frozenset())
+    digest = getattr(cls, "__audit_digest__", frozenset())
+
+    def value(key: str, raw: Any) -> Any:
+        if key in mask:
+            return "***"
+        if key in digest and raw is not None:
+            # an answer kept in full where it was made (an evaluation, a computation): its fingerprint says whether
+            # it changed, without copying kilobytes into every event
+            canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
+            return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+        return _jsonable(raw)
+    return value
+
+
 def _column_values(obj: Any) -> dict[str, Any]:
     state = inspect(obj)
-    mask = getattr(type(obj), "__audit_mask__", frozenset())
-    return {attr.key: ("***" if attr.key in mask else _jsonable(attr.value))
-            for attr in state.attrs if attr.key in state.mapper.columns}
+    value = _recorded(obj)
+    return {attr.key: value(attr.key, attr.value) for attr in state.attrs if attr.key in state.mapper.columns}
 
 
 def _changed_values(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     state = inspect(obj)
-    mask = getattr(type(obj), "__audit_mask__", frozenset())
+    value = _recorded(obj)
     before, after = {}, {}
     for attr in state.attrs:
         if attr.key not in state.mapper.columns:
@@ -160,8 +177,8 @@ def _changed_values(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
             new = history.added[0] if history.added else None
             if old == new:
                 continue
-            before[attr.key] = "***" if attr.key in mask else _jsonable(old)
-            after[attr.key] = "***" if attr.key in mask else _jsonable(new)
+            before[attr.key] = value(attr.key, old)
+            after[attr.key] = value(attr.key, new)
     return before, after
 
 
@@ -175,7 +192,8 @@ def install_audit(event_cls: type[AuditEventBase], head_cls: type[AuditHeadBase]
 
     It hooks the ORM flush, so an event is written in the same transaction as the change it records
     and nothing that changes state through the ORM escapes it. A table opts out with `__audit__ = False`
-    (the audit tables themselves, delivery queues); columns listed in `__audit_mask__` are recorded as `***`.
+    (the audit tables themselves, delivery queues); columns listed in `__audit_mask__` are recorded as `***`,
+    those in `__audit_digest__` as their SHA-256.
     """
 
     def record(session: Session, _context, _instances) -> None:

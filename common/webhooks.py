@@ -110,19 +110,27 @@ class WebhookTables:
 def publish(session: Session, tables: WebhookTables, event_type: str, resource_type: str, resource_id: str,
             data: dict[str, Any], occurred_at: datetime) -> None:
     """Record an event and queue a delivery to every active subscriber of its type, in the caller's transaction."""
-    if event_type not in tables.event_types:
-        raise ValueError(f"unknown event type {event_type}")
-    event = tables.event(id=f"evt_{uuid.uuid4().hex}", type=event_type, resource_type=resource_type,
-                         resource_id=str(resource_id), occurred_at=occurred_at, data=json.loads(json.dumps(
-                             data, default=str)))
-    session.add(event)
-    session.flush()
+    publish_many(session, tables, [(event_type, resource_type, resource_id, data)], occurred_at)
+
+
+def publish_many(session: Session, tables: WebhookTables, events: list[tuple[str, str, str, dict[str, Any]]],
+                 occurred_at: datetime) -> None:
+    """Record events (type, resource type, resource id, data) in order, with one flush and one subscriber lookup."""
+    unknown = {event_type for event_type, *_ in events} - set(tables.event_types)
+    if unknown:
+        raise ValueError(f"unknown event types {sorted(unknown)}")
+    rows = [tables.event(id=f"evt_{uuid.uuid4().hex}", type=event_type, resource_type=resource_type,
+                         resource_id=str(resource_id), occurred_at=occurred_at,
+                         data=json.loads(json.dumps(data, default=str)))
+            for event_type, resource_type, resource_id, data in events]
+    session.add_all(rows)
+    session.flush()  # each event's seq orders its deliveries
     subscriptions = session.exec(select(tables.subscription).where(tables.subscription.active)).all()
-    for sub in subscriptions:
-        if event_type in sub.event_types:
-            session.add(tables.delivery(id=str(uuid.uuid4()), subscription_id=sub.id, event_seq=event.seq,
-                                        resource_key=f"{resource_type}/{resource_id}", status="pending",
-                                        next_attempt_at=_utcnow(), attempt_log=[]))
+    now = _utcnow()
+    session.add_all([tables.delivery(id=str(uuid.uuid4()), subscription_id=sub.id, event_seq=event.seq,
+                                     resource_key=f"{event.resource_type}/{event.resource_id}", status="pending",
+                                     next_attempt_at=now, attempt_log=[])
+                     for event in rows for sub in subscriptions if event.type in sub.event_types])
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:

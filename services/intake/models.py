@@ -47,6 +47,9 @@ class Application(IntakeTable, table=True):
     # the forms hold trainees' national ID numbers, which most readers of the audit trail may not see; their history
     # (who changed them, when) is the version table, read through the API's masking
     __audit_mask__ = frozenset({"content"})
+    # the answers are kept whole by eligibility and calculation (GET /evaluations, /computations): the trail records
+    # that they changed, by their digest
+    __audit_digest__ = frozenset({"evaluation", "computation"})
 
     id: str = Field(primary_key=True, max_length=36)
     applicant_id: str = Field(foreign_key="applicant.id", index=True, max_length=36)

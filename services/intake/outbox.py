@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from common.problems import Problem
-from common.webhooks import publish
+from common.webhooks import publish_many
 from common.worker import PollingWorker
 
 from .clients import CallFailed, PolicyClients
@@ -42,7 +42,14 @@ class OutboxWorker(PollingWorker):
         self.batch = batch
 
     async def round(self) -> bool:
-        """Process what is due, a batch at a time; True when there was something."""
+        """Process what is due, two batches side by side; True when there was something."""
+        # while one batch is evaluated the other is claimed or stored: both cores and both services stay busy
+        first = asyncio.ensure_future(self._batch())
+        second = await self._batch()
+        return await first or second
+
+    async def _batch(self) -> bool:
+        """Claim, evaluate, price and store one batch; True when there was something."""
         claimed = await run_in_threadpool(self._claim, self.batch)
         if not claimed:
             return False
@@ -77,18 +84,22 @@ class OutboxWorker(PollingWorker):
                      .order_by(OutboxMessage.created_at).limit(batch))
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            messages = session.exec(query).all()
-            taken = []
-            for message in messages:
-                moved = session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == message.id, OutboxMessage.next_attempt_at == message.next_attempt_at)
-                    .values(next_attempt_at=lease).execution_options(synchronize_session=False))
-                if moved.rowcount == 1:
-                    taken.append(message)
+            messages = {m.id: m for m in session.exec(query).all()}
+            if not messages:
+                return []
+            # still due means nobody moved it first: one statement takes what is still ours to take
+            moved = session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(list(messages)), OutboxMessage.status == "pending",
+                       OutboxMessage.next_attempt_at <= now)
+                .values(next_attempt_at=lease).returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False)).scalars().all()
+            taken = [messages[message_id] for message_id in messages if message_id in set(moved)]
             applications = _by_id(session, Application, [m.application_id for m in taken])
-            _by_id(session, Applicant, [a.applicant_id for a in applications.values()])  # into the identity map
+            # held while the dossiers are built: the identity map keeps only what someone references
+            applicants = _by_id(session, Applicant, [a.applicant_id for a in applications.values()])
             claimed = [(m.id, dossier(session, applications[m.application_id])) for m in taken]
+            del applicants
             session.commit()
             return claimed
 
@@ -103,34 +114,34 @@ class OutboxWorker(PollingWorker):
         with self._session() as session:
             messages = _by_id(session, OutboxMessage, message_ids)
             applications = _by_id(session, Application, [m.application_id for m in messages.values()])
-            failures = []
+            failures, events = [], []
             for message_id, (evaluation, computation, error) in zip(message_ids, answers):
                 message = messages[message_id]
                 application = applications[message.application_id]
                 message.attempts += 1
                 if error is None:
-                    self._done(session, message, application, evaluation, computation)
+                    events += self._done(message, application, evaluation, computation)
                 else:
                     self._failed(message, application, error)
                     failures.append((message.id, message.attempts, error))
+            publish_many(session, WEBHOOKS, events, _utcnow())
             session.commit()
         for message_id, attempts, error in failures[:5]:  # the first few say why; the rest is the same story
             log.warning("evaluation of %s failed (attempt %s), retrying: %s", message_id, attempts, error)
 
     @staticmethod
-    def _done(session: Session, message: OutboxMessage, application: Application, evaluation: dict,
-              computation: dict) -> None:
+    def _done(message: OutboxMessage, application: Application, evaluation: dict, computation: dict) -> list[tuple]:
+        """Store the answers; the event announcing them (none when the message was replaced meanwhile)."""
         if message.status != "pending":  # replaced by a resubmission meanwhile: its answers are stale
-            return
+            return []
         message.status = "done"
         application.evaluation, application.computation = evaluation, computation
         application.evaluation_status = "done"
         application.evaluation_attempts = message.attempts
         application.evaluation_error = None
-        session.add(application)
-        publish(session, WEBHOOKS, "evaluation.ready", "application", application.id,
-                {**event_summary(application), "outcome": evaluation.get("outcome"),
-                 "amount": computation.get("amount")}, _utcnow())
+        return [("evaluation.ready", "application", application.id,
+                 {**event_summary(application), "outcome": evaluation.get("outcome"),
+                  "amount": computation.get("amount")})]
 
     def _failed(self, message: OutboxMessage, application: Application, error: str) -> None:
         message.last_error = error
