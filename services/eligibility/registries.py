@@ -332,7 +332,8 @@ class DossierRegistry:
         """The rows of one registry read for this dossier (all of them are read at the first question)."""
         def compute():
             found: dict[str, list] = {"credit": [], "debarment": [], "base": [], "invoice": [], "project": []}
-            for row in self.session.execute(UNIT_ROWS, {
+            # on the session's connection: a plain statement, none of the ORM's per-execution work
+            for row in self.session.connection().execute(UNIT_ROWS, {
                     "uscc": self.uscc, "edition": self.dossier.edition, "project_type": self.dossier.project_type,
                     "invoice_keys": list(self._own_invoices()), "application_id": self.dossier.application_id or "",
                     # no platform name: no platform to compare (NULL equals nothing)
