@@ -43,8 +43,13 @@ def _fixture(system) -> dict[str, str]:
         "project_id": project["id"], "statement": "matrix"}).json()
     # a job is seen by whoever submitted it (and admin): each role allowed on a service's jobs gets one of its own
     matrix_city = system.client_for("city_officer", "matrix-city_officer")
+    summary_jobs = f"/api/v1/intake/districts/{DISTRICT}/summary-jobs"
     jobs = {"eligibility": {"city_officer": matrix_city.post(
                 "/api/v1/eligibility/registries/recognised-bases/import", json=[]).json()["id"]},
+            "intake": {"city_officer": matrix_city.post(summary_jobs).json()["id"],
+                       "district_officer": system.client_for(
+                           "district_officer", "matrix-district_officer", district_code=DISTRICT
+                       ).post(summary_jobs).json()["id"]},
             "disbursement": {"city_officer": matrix_city.post(
                 f"/api/v1/disbursement/plans/{plan['id']}/export-jobs").json()["id"],
                              "finance_officer": system.client_for("finance_officer", "matrix-finance_officer").post(

@@ -11,6 +11,7 @@ from .db import open_database
 from .models import WEBHOOKS, AuditEvent, AuditHead, OutboxMessage
 from .outbox import OutboxWorker
 from . import reevaluations
+from .jobs import JOBS
 from .routes import router
 from .settings import IntakeSettings
 from .storage import make_store
@@ -34,8 +35,11 @@ def create_app() -> FastAPI:
         app.state.outbox.start()
         app.state.webhooks = WebhookWorker(app.state.engine, WEBHOOKS)
         app.state.webhooks.start()
+        app.state.jobs = JOBS.worker(app.state.engine, app.state.clock, settings)
+        app.state.jobs.start()
 
     async def stop(app: FastAPI) -> None:
+        await app.state.jobs.stop()
         await app.state.webhooks.stop()
         await app.state.outbox.stop()
         await app.state.policy.aclose()
@@ -51,7 +55,7 @@ def create_app() -> FastAPI:
 
     return create_service_app(service="intake", description=DESCRIPTION, settings=settings,
                               open_database=open_database,
-                              routers=[router, reevaluations.router, webhook_router(WEBHOOKS)],
+                              routers=[router, reevaluations.router, webhook_router(WEBHOOKS), JOBS.router()],
                               on_startup=start, on_shutdown=stop,
                               extra_checks=lambda app: {"object_store": app.state.store.check},
                               audit=(AuditEvent, AuditHead), gauges=gauges)

@@ -6,6 +6,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index, Numeric, UniqueConstrain
 from sqlmodel import Field, SQLModel
 
 from common.audit import AuditEventBase, AuditHeadBase
+from common.jobs import JobBase, JobPartBase
 from common.webhooks import WebhookDeliveryBase, WebhookEventBase, WebhookSubscriptionBase, WebhookTables
 from common.db import UtcDateTime, table_registry
 
@@ -179,3 +180,12 @@ class DistrictSubmission(IntakeTable, table=True):
     project_count: int
     submitted_by: str = Field(max_length=100)
     submitted_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+
+
+class Job(IntakeTable, JobBase, table=True):
+    """Intake's jobs: summary tables made in the background (common/jobs.py)."""
+
+
+class JobPart(IntakeTable, JobPartBase, table=True):
+    """A part of a job's result file."""
+

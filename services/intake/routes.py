@@ -16,12 +16,14 @@ from sqlmodel import Session, func, select
 
 from common.auth import PrincipalDep, require_roles
 from common.db import SessionDep
+from common.jobs import JobRead, accepted_responses
 from common.pagination import Page, PageDep
 from common.problems import (Conflict, NotFound, PayloadTooLarge, ServiceUnavailable, Unprocessable,
                              problem_responses)
 
 from . import documents, package, service, summary
 from .forms import ProjectType
+from .jobs import JOBS
 from .models import Applicant, Application, ApplicationVersion, Document, ReviewRecord
 from .schemas import (ApplicantCreate, ApplicantRead, ApplicationCreate, ApplicationRead, ApplicationStatus,
                       ApplicationUpdate, DistrictRead, DistrictSubmissionRead, DocumentRead, DossierRead,
@@ -335,15 +337,23 @@ def export_district_summary(
     edition: Annotated[str, Query(pattern=r"^\d{4}$", description="Programme edition")] = "2024",
     format: Annotated[Literal["csv", "xlsx"], Query(description="csv or xlsx")] = "csv",
 ) -> Response:
-    """The district summary table (附件2 汇总表) of passed projects, as CSV or XLSX."""
-    table = summary.rows(session, principal, district_code, edition)
-    name = f"summary-{district_code}-{edition}.{format}"
-    if format == "csv":
-        content, media = summary.as_csv(table), "text/csv; charset=utf-8"
-    else:
-        content = summary.as_xlsx(table, f"{edition}年支持服务贸易创新发展项目申请汇总表（{district_code}）")
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    """The district summary table (附件2 汇总表) of passed projects, as CSV or XLSX (many rows: POST …/summary-jobs)."""
+    content, media, name = summary.summary_file(session, principal, district_code, edition, format)
     return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/districts/{district_code}/summary-jobs", response_model=JobRead, status_code=202, tags=["review"],
+             dependencies=[Depends(require_roles("district_officer", "city_officer", "admin"))],
+             responses=accepted_responses(401, 403, 404))
+def export_district_summary_job(
+    district_code: str, session: SessionDep, principal: PrincipalDep, response: Response,
+    edition: Annotated[str, Query(pattern=r"^\d{4}$", description="Programme edition")] = "2024",
+    format: Annotated[Literal["csv", "xlsx"], Query(description="csv or xlsx")] = "csv",
+) -> JobRead:
+    """The summary table made in the background (202; the file at the job's /result when it has succeeded)."""
+    summary.check_district(principal, district_code)
+    return JOBS.submit(session, response, principal, "summary-export",
+                       params={"district_code": district_code, "edition": edition, "format": format})
 
 
 @router.post("/districts/{district_code}/submissions", response_model=DistrictSubmissionRead, status_code=201,

@@ -2,10 +2,11 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from common.jobs import JobSettings
 from common.settings import ServiceSettings
 
 
-class IntakeSettings(ServiceSettings):
+class IntakeSettings(ServiceSettings, JobSettings):
     """Intake service settings; with no S3 endpoint, documents go to a local folder."""
 
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")

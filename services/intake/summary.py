@@ -33,7 +33,8 @@ def requested_yuan(application: Application) -> Decimal | None:
     return None
 
 
-def _check_district(principal: Principal, district_code: str) -> None:
+def check_district(principal: Principal, district_code: str) -> None:
+    """404 unless the district exists and is in the caller's scope."""
     if district_code not in districts():
         raise NotFound(f"No district {district_code}.")
     if principal.role == "district_officer" and principal.district_code != district_code:
@@ -42,14 +43,21 @@ def _check_district(principal: Principal, district_code: str) -> None:
 
 def rows(session: Session, principal: Principal, district_code: str, edition: str) -> list[list[str]]:
     """The summary table's rows: every district-passed project of the district and edition."""
-    _check_district(principal, district_code)
+    check_district(principal, district_code)
     query = (select(Application, Applicant).join(Applicant, Applicant.id == Application.applicant_id)
              .where(Applicant.district_code == district_code, Application.edition == edition,
                     Application.status == "district_passed").order_by(Applicant.name, Application.id))
+    found = session.exec(query).all()
+    # each project's latest review, read in one query: the table may hold tens of thousands of projects
+    reviewed: dict[str, ReviewRecord] = {}
+    for review in session.exec(select(ReviewRecord).where(ReviewRecord.application_id.in_(
+            select(Application.id).join(Applicant, Applicant.id == Application.applicant_id)
+            .where(Applicant.district_code == district_code, Application.edition == edition,
+                   Application.status == "district_passed"))).order_by(ReviewRecord.decided_at)):
+        reviewed[review.application_id] = review
     out = []
-    for application, applicant in session.exec(query).all():
-        review = session.exec(select(ReviewRecord).where(ReviewRecord.application_id == application.id)
-                              .order_by(ReviewRecord.decided_at.desc())).first()
+    for application, applicant in found:
+        review = reviewed.get(application.id)
         requested = requested_yuan(application)
         computed = (application.computation or {}).get("amount")
         out.append([applicant.name, applicant.uscc, PROJECT_TYPE_LABELS[application.project_type],
@@ -57,6 +65,17 @@ def rows(session: Session, principal: Principal, district_code: str, edition: st
                     districts()[district_code]["name"],
                     china_date(review.decided_at).isoformat() if review else ""])
     return out
+
+
+def summary_file(session: Session, principal: Principal, district_code: str, edition: str, format: str
+                 ) -> tuple[bytes, str, str]:
+    """The summary table as a file: content, media type, file name."""
+    table = rows(session, principal, district_code, edition)
+    name = f"summary-{district_code}-{edition}.{format}"
+    if format == "csv":
+        return as_csv(table), "text/csv; charset=utf-8", name
+    return (as_xlsx(table, f"{edition}年支持服务贸易创新发展项目申请汇总表（{district_code}）"),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", name)
 
 
 def as_csv(table: list[list[str]]) -> bytes:
@@ -85,7 +104,7 @@ def as_xlsx(table: list[list[str]], title: str) -> bytes:
 def submit_to_city(session: Session, principal: Principal, district_code: str, edition: str,
                    clock: Clock) -> DistrictSubmission:
     """Stamp the district's sending of its passed projects; refused after the deadline (N4.1) or twice."""
-    _check_district(principal, district_code)
+    check_district(principal, district_code)
     if principal.role not in ("district_officer", "admin"):
         raise NotFound("Only the district office sends its summary to the city.")
     deadline, clause = load_edition(edition).cited("deadlines.district_submission")
