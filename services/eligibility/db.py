@@ -1,4 +1,6 @@
 """The eligibility service's own database: engine creation and migrations."""
+import contextlib
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -36,6 +38,18 @@ def get_evaluation_session(request: Request) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@functools.lru_cache(maxsize=8)
+def _autocommit(engine: Engine) -> Engine:
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@contextlib.contextmanager
+def read_only_session(request: Request) -> Iterator[Session]:
+    """A session in autocommit on the app's pool, for work that only reads (a pre-check): no BEGIN or COMMIT."""
+    with Session(_autocommit(request.app.state.engine)) as session:
+        yield session
 
 
 EvaluationSessionDep = Annotated[Session, Depends(get_evaluation_session, scope="function")]
