@@ -14,6 +14,7 @@ from .trace import Trace
 ZERO = Decimal("0.00")
 FACTOR_PLACES = Decimal("0.000000000001")  # the factor is reported, not used: every share is exact to the fen
 OTHERS = None  # the budget group of the types without a budget of their own
+SCALED_FIELDS = frozenset(ScaledItem.model_fields)  # given to model_construct, which otherwise works it out per item
 
 
 def scale_to_total(amounts: dict[Hashable, Decimal], total: Decimal) -> tuple[dict[Hashable, Decimal], Decimal]:
@@ -71,8 +72,8 @@ def budget_scaling(data: BudgetScalingIn) -> BudgetScalingRead:
                              total_requested=sum((i.amount for i in data.items), ZERO),
                              total_allocated=sum(allocated.values(), ZERO), trace=trace.steps,
                              # validated items, not validated again (100,000 items: ~0.5 s less)
-                             items=[ScaledItem.model_construct(**i.__dict__, allocated=allocated[i.key])
-                                    for i in data.items])
+                             items=[ScaledItem.model_construct(_fields_set=SCALED_FIELDS, **i.__dict__,
+                                                               allocated=allocated[i.key]) for i in data.items])
 
 
 def _factor_text(factor: Decimal) -> str:

@@ -31,6 +31,7 @@ STANDING_COLUMNS = ("id", "uscc", "project_type", "status", "audit_opinion", "sp
                     "audited_amount", "application_id", "unit_name", "district_code")
 ITEM_PROJECT_COLUMNS = ("application_id", "unit_name", "uscc", "district_code", "project_type")
 ITEM_FIELDS = tuple(PlanItemRead.model_fields)
+ITEM_FIELD_SET = frozenset(ITEM_FIELDS)  # given to model_construct, which otherwise works it out per line
 
 
 def scoped_plans(principal: Principal):
@@ -127,15 +128,29 @@ def build_plan(session: Session, calculation: CalculationClient, edition: str, b
               "capped_amount": capped[project.id], "allocated_amount": allocated[project.id]}
              for project, amount, basis in included]
     if lines:
-        session.execute(insert(PlanItem), lines)
+        insert_lines(session, lines)
     append_event(session, AuditEvent, AuditHead, actor=principal.subject, role=principal.role,
                  resource_type="planitem", resource_id=plan.id, action="create_lines", occurred_at=plan.created_at,
                  after={"lines": len(lines), "sha256": lines_digest(lines)})
     return plan
 
 
+def insert_lines(session: Session, lines: list[dict]) -> None:
+    """A plan's lines written in the session's transaction: COPY on PostgreSQL (a multi-row INSERT of 100,000 lines
+    took ~2.5 s, COPY a tenth of it), a bulk INSERT elsewhere."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(insert(PlanItem), lines)
+        return
+    columns = ("plan_id", "project_id", "basis", "computed_amount", "capped_amount", "allocated_amount")
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(
+            f"COPY {PlanItem.__table__.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for line in lines:
+            copy.write_row(tuple(line[c] for c in columns))
+
+
 def lines_digest(lines: list[dict]) -> str:
-    """SHA-256 of a plan's lines in a canonical form (project, basis, the three amounts), as its audit event keeps it."""
+    """SHA-256 of a plan's lines in a canonical form (project, basis, the three amounts), kept by its audit event."""
     # amounts are Decimals to the fen already (two places), so their text is the fixed-point form
     canonical = [[line["project_id"], line["basis"], str(line["computed_amount"]), str(line["capped_amount"]),
                   str(line["allocated_amount"])] for line in lines]
@@ -170,7 +185,8 @@ def plan_read(session: Session, plan: Plan) -> PlanRead:
                PlanItem.allocated_amount, *(getattr(Project, c) for c in ITEM_PROJECT_COLUMNS))
         .join(Project, Project.id == PlanItem.project_id).where(PlanItem.plan_id == plan.id)
         .order_by(Project.unit_name, Project.id))]
-    items = [PlanItemRead.model_construct(**{k: row[k] for k in ITEM_FIELDS}) for row in rows]
+    items = [PlanItemRead.model_construct(_fields_set=ITEM_FIELD_SET, **{k: row[k] for k in ITEM_FIELDS})
+             for row in rows]
     return PlanRead.model_validate({**plan.model_dump(), "items": items})
 
 
