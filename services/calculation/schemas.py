@@ -22,7 +22,7 @@ def _not_negative(value: Decimal) -> Decimal:
 Amount = Annotated[Money, AfterValidator(_not_negative),
                    WithJsonSchema({**MONEY_JSON_SCHEMA, "pattern": r"^\d{1,16}(\.\d{1,2})?$"})]
 """An amount in 元, zero or more: a decimal string with at most two places."""
-MAX_PLAN_ITEMS = 200_000  # a plan of every project of an edition (100,000 measured in bench/plan_bench.py), with room
+MAX_PLAN_ITEMS = 250_000  # a plan of every project of an edition (100,000 measured in bench/plan_bench.py), with room
 Key = Annotated[str, Field(min_length=1, max_length=64, description="调用方的项目编号 / the caller's id of the project")]
 
 
