@@ -87,8 +87,10 @@ class ClaimedInvoice(EligibilityTable, table=True):
 class ClaimedProject(EligibilityTable, table=True):
     """A project a submitted application declares, to find the same project declared twice (N3.3)."""
 
+    # a unit's projects of one type are looked up in every edition (G1.3.2, G5.1.1 ask about earlier ones): the unit
+    # leads the index, so the lookup is not a scan of every claim
     __table_args__ = (Index("ix_claimedproject_project_key", "edition", "project_key"),
-                      Index("ix_claimedproject_unit_type", "edition", "uscc", "project_type"))
+                      Index("ix_claimedproject_unit_type", "uscc", "project_type", "edition"))
     __audit__ = False  # derived from the application, replaced on every evaluation
 
     id: int | None = Field(default=None, primary_key=True)
