@@ -199,6 +199,8 @@ class PeakRss:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+        for pid in self.pids:  # the state at the end counts too, however short the block
+            self.peak[pid] = max(self.peak[pid], rss_bytes(pid))
 
     def growth(self, pid: int) -> int:
         """Peak resident memory during the block minus what the process held before it."""

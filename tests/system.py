@@ -10,6 +10,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -281,3 +283,18 @@ def new_workdir(backend: str) -> Path:
 def remove_workdir(path: Path) -> None:
     """Delete a system's folder."""
     shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def private_system(request) -> Iterator[System]:
+    """A whole system of its own, for a test that must do what the shared one may not (wipe it, move its clocks);
+    its folder (logs, data) is kept when a test of the session failed."""
+    workdir = new_workdir(f"own-{request.param}")
+    system = System(backend=request.param, workdir=workdir)
+    try:
+        system.start()
+        yield system
+    finally:
+        system.stop()
+        if not request.session.testsfailed:
+            remove_workdir(workdir)

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from .conftest import BACKENDS
-from .system import ADMIN_PASSWORD, ROOT, System, new_workdir, remove_workdir
+from .system import ADMIN_PASSWORD, ROOT, private_system
 
 D = "/api/v1/disbursement"
 STAGES = ("Accounts", "Registries", "Applications submitted", "Eligibility and amounts", "District review",
@@ -21,14 +21,8 @@ STAGES = ("Accounts", "Registries", "Applications submitted", "Eligibility and a
 @pytest.fixture(scope="module", params=BACKENDS)
 def demo_system(request):
     """A system of its own: the demo moves the services' clocks, which the session's system keeps fixed."""
-    workdir = new_workdir(request.param)
-    system = System(backend=request.param, workdir=workdir)
-    try:
-        system.start()
+    with private_system(request) as system:
         yield system
-    finally:
-        system.stop()
-    remove_workdir(workdir)
 
 
 def test_the_demo_runs_the_programme_to_a_balanced_reconciliation(demo_system, tmp_path):

@@ -14,7 +14,7 @@ import pytest
 from minio import Minio
 
 from ..conftest import BACKENDS
-from ..system import ADMIN_PASSWORD, ROOT, SERVICES, System, new_workdir, remove_workdir
+from ..system import ADMIN_PASSWORD, ROOT, SERVICES, System, private_system
 from ..test_slice import register, submitted_platform_application, wait_for
 
 PROCESSES = ("gateway", *SERVICES)
@@ -23,15 +23,8 @@ PROCESSES = ("gateway", *SERVICES)
 @pytest.fixture(scope="module", params=BACKENDS)
 def own_system(request):
     """A system of its own: this test wipes it, which the shared one must never be."""
-    workdir = new_workdir(f"backup-{request.param}")
-    system = System(backend=request.param, workdir=workdir)
-    try:
-        system.start()
+    with private_system(request) as system:
         yield system
-    finally:
-        system.stop()
-        if not request.session.testsfailed:
-            remove_workdir(workdir)
 
 
 def backup_command(system: System, *args: str) -> subprocess.CompletedProcess:

@@ -10,21 +10,13 @@ import uuid
 import httpx
 import pytest
 
+from bench.harness import rss_bytes
 from common.auth import mint_token
 
 from ..system import ROOT, Process, free_port
 
 SECRET = uuid.uuid4().hex + uuid.uuid4().hex
 MiB = 1024 * 1024
-
-
-def rss_bytes(pid: int) -> int:
-    """Resident memory of a process, from /proc."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 @pytest.fixture(scope="module")

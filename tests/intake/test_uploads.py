@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import socket
-import threading
 import time
 import zlib
 
 import pytest
 
+from bench.harness import PeakRss
+
 from ..factories import pdf_bytes
-from ..gateway.test_proxy_conformance import rss_bytes
 from ..test_slice import register
 
 MiB = 1024 * 1024
@@ -51,36 +51,6 @@ def new_draft(system):
     app_id = client.post("/api/v1/intake/applications", json={
         "applicant_id": applicant["id"], "project_type": "platform_construction"}).json()["id"]
     return client, app_id
-
-
-class PeakRss:
-    """Samples the resident memory of processes while a block runs: the peak, not just the state afterwards."""
-
-    def __init__(self, *pids: int, every_s: float = 0.01) -> None:
-        self.pids, self.every_s = pids, every_s
-        self.before = {pid: rss_bytes(pid) for pid in pids}
-        self.peak = dict(self.before)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._stop.wait(self.every_s):
-            for pid in self.pids:
-                self.peak[pid] = max(self.peak[pid], rss_bytes(pid))
-
-    def __enter__(self) -> "PeakRss":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        for pid in self.pids:
-            self.peak[pid] = max(self.peak[pid], rss_bytes(pid))
-
-    def growth(self, pid: int) -> int:
-        """Peak resident memory during the block minus what the process held before it."""
-        return self.peak[pid] - self.before[pid]
 
 
 @pytest.mark.slow
