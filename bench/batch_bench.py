@@ -18,7 +18,7 @@ import httpx
 import psycopg
 
 from .harness import PeakRss, PgDatabases, Server, token
-from .listing_bench import DISTRICTS, content
+from .listing_bench import DISTRICTS, content, copy_units
 
 SIZES = (1_000, 10_000)
 TARGET_S = 10.0  # issue 7: 10,000 applications in < 10 s
@@ -32,13 +32,7 @@ def seed(dsn: str, first: int, count: int) -> None:
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
         units = [(str(uuid.uuid4()), f"91{DISTRICTS[i % len(DISTRICTS)]}{i:09d}X", DISTRICTS[i % len(DISTRICTS)])
                  for i in range(first // 5, (first + count) // 5)]
-        with cur.copy("COPY applicant (id, uscc, name, legal_representative, district_code, uscc_division_code, "
-                      "registered_capital, contact_name, contact_phone, bank_account_name, bank_name, "
-                      "bank_account_number, created_at) FROM STDIN") as copy:
-            for unit_id, uscc, district in units:
-                copy.write_row((unit_id, uscc, f"大连基准{uscc[-6:]}科技有限公司", "张三", district, district, "5000000.00",
-                                "李四", "0411-83686326", "大连基准科技有限公司", "中国银行大连分行", "6217000012345678901",
-                                submitted))
+        copy_units(cur, units, submitted)
         with cur.copy("COPY application (id, applicant_id, edition, project_type, status, content, version, "
                       "submitted_at, evaluation_status, evaluation_attempts, created_at, updated_at) FROM STDIN"
                       ) as copy:

@@ -48,6 +48,17 @@ def content(rng: random.Random) -> dict:
                              "exhibit_page": str(10 + i)} for i in range(1, 4)]}
 
 
+def copy_units(cur, units: list[tuple[str, str, str]], registered_at: datetime) -> None:
+    """Benchmark fixture: units (id, USCC, district) written into intake's applicant table (COPY)."""
+    with cur.copy("COPY applicant (id, uscc, name, legal_representative, district_code, uscc_division_code, "
+                  "registered_capital, contact_name, contact_phone, bank_account_name, bank_name, "
+                  "bank_account_number, created_at) FROM STDIN") as copy:
+        for unit_id, uscc, district in units:
+            copy.write_row((unit_id, uscc, f"大连基准{uscc[-6:]}科技有限公司", "张三", district, district, "5000000.00",
+                            "李四", "0411-83686326", "大连基准科技有限公司", "中国银行大连分行", "6217000012345678901",
+                            registered_at))
+
+
 def seed(dsn: str, rows: int = ROWS) -> float:
     """Benchmark fixture: units and applications written straight into intake's migrated tables (COPY)."""
     rng = random.Random(7)
@@ -58,13 +69,7 @@ def seed(dsn: str, rows: int = ROWS) -> float:
     units = [(str(uuid.UUID(int=rng.getrandbits(128))), f"91{DISTRICTS[i % len(DISTRICTS)]}{i:09d}X",
               DISTRICTS[i % len(DISTRICTS)]) for i in range(UNITS)]
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
-        with cur.copy("COPY applicant (id, uscc, name, legal_representative, district_code, uscc_division_code, "
-                      "registered_capital, contact_name, contact_phone, bank_account_name, bank_name, "
-                      "bank_account_number, created_at) FROM STDIN") as copy:
-            for unit_id, uscc, district in units:
-                copy.write_row((unit_id, uscc, f"大连基准{uscc[-6:]}科技有限公司", "张三", district, district, "5000000.00",
-                                "李四", "0411-83686326", "大连基准科技有限公司", "中国银行大连分行", "6217000012345678901",
-                                now - timedelta(days=400)))
+        copy_units(cur, units, now - timedelta(days=400))
         with cur.copy("COPY application (id, applicant_id, edition, project_type, status, content, version, "
                       "submitted_at, evaluation_status, evaluation_attempts, created_at, updated_at) FROM STDIN"
                       ) as copy:
