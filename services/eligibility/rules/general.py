@@ -1,6 +1,8 @@
 """The requirements every project type shares: registration in Dalian (G1.1.1 …), F1 pledges, N3.1–N3.3."""
 from __future__ import annotations
 
+import functools
+
 from stdnum.cn import uscc as uscc_code
 
 from .base import Check, Context, check, decided, lines, rule
@@ -12,12 +14,19 @@ def _registration(ctx: Context):
     return required if required is not None and required.value else None
 
 
+@functools.lru_cache(maxsize=4096)
+def _checked_uscc(value: str) -> tuple[str | None, str | None]:
+    """(compact USCC, None) when its check digit holds, else (None, stdnum's reason)."""
+    # cached: an evaluation checks its unit's code twice and stdnum takes ~40 µs a time (a third of a pre-check's rules)
+    try:
+        return uscc_code.validate(value), None
+    except Exception as exc:  # noqa: BLE001 - stdnum raises several ValidationError kinds
+        return None, str(exc)
+
+
 def valid_uscc(value: str) -> str | None:
     """The compact USCC when its check digit holds, else None."""
-    try:
-        return uscc_code.validate(value)
-    except Exception:  # noqa: BLE001 - stdnum raises several ValidationError kinds
-        return None
+    return _checked_uscc(value)[0]
 
 
 @rule("applicant.uscc_valid")
@@ -26,11 +35,10 @@ def uscc_valid(ctx: Context) -> list[Check]:
     required = _registration(ctx)
     clause = required.clause if required else "N3"
     given = ctx.dossier.applicant.uscc
-    try:
-        uscc_code.validate(given)
-    except Exception as exc:  # noqa: BLE001 - stdnum's reason is the message
-        return [check("applicant.uscc_valid", clause, "fail", f"统一社会信用代码 {given} 无效：{exc}",
-                      f"The unified social credit code {given} is not valid: {exc}", uscc=given)]
+    compact, reason = _checked_uscc(given)
+    if compact is None:  # stdnum's reason is the message
+        return [check("applicant.uscc_valid", clause, "fail", f"统一社会信用代码 {given} 无效：{reason}",
+                      f"The unified social credit code {given} is not valid: {reason}", uscc=given)]
     return [check("applicant.uscc_valid", clause, "pass", f"统一社会信用代码 {given} 校验通过",
                   f"The unified social credit code {given} is valid", uscc=given)]
 
