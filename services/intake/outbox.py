@@ -43,10 +43,12 @@ class OutboxWorker(PollingWorker):
 
     async def round(self) -> bool:
         """Process what is due, two batches side by side; True when there was something."""
-        # while one batch is evaluated the other is claimed or stored: both cores and both services stay busy
-        first = asyncio.ensure_future(self._batch())
-        second = await self._batch()
-        return await first or second
+        # while one batch is evaluated the other is claimed or stored: both cores and both services stay busy; the
+        # claims never overlap (SKIP LOCKED, or the compare-and-set leaves the later claimer what is left)
+        results = await asyncio.gather(self._batch(), self._batch(), return_exceptions=True)
+        for failure in (r for r in results if isinstance(r, BaseException)):
+            raise failure  # both have ended: the worker's loop reports it and tries again
+        return any(results)
 
     async def _batch(self) -> bool:
         """Claim, evaluate, price and store one batch; True when there was something."""
