@@ -55,43 +55,35 @@ def seed(dsn: str, rows: list[tuple[str, str, str, Decimal]]) -> None:
         conn.execute("VACUUM ANALYZE project")
 
 
-def algorithm(count: int) -> tuple[float, float, float]:
-    """(seconds for the unit caps, seconds for the scaling, peak traced MiB) of the pure functions in-process."""
-    from common.parameters import load_edition
-    from services.calculation.caps import apply_unit_caps
-    from services.calculation.schemas import BudgetScalingIn
-    from services.calculation.scaling import budget_scaling
+def algorithm(count: int) -> tuple[float, float]:
+    """(seconds, peak traced MiB) of calculation's allocation (unit caps, then scaling) over columns, in-process."""
+    from services.calculation.allocation import allocate
+    from services.calculation.schemas import AllocationIn
 
     rows = projects(count)
-    edition = load_edition("2024")
-
-    def caps_then_scaling(timed: list[float]) -> None:
-        started = time.perf_counter()
-        capped, _ = apply_unit_caps(edition, rows)
-        timed.append(time.perf_counter() - started)
-        data = BudgetScalingIn.model_validate({"budget": f"{sum(capped.values()) * Decimal('0.8'):.2f}", "items": [
-            {"key": key, "amount": f"{capped[key]:.2f}", "project_type": project_type}
-            for key, _, project_type, _ in rows]})
-        started = time.perf_counter()
-        budget_scaling(data)
-        timed.append(time.perf_counter() - started)
-
-    timed: list[float] = []
-    caps_then_scaling(timed)
+    data = AllocationIn.model_validate({
+        "edition": "2024", "budget": f"{sum(a for *_, a in rows) * Decimal('0.6'):.2f}",
+        "keys": [r[0] for r in rows], "usccs": [r[1] for r in rows], "project_types": [r[2] for r in rows],
+        "amounts": [f"{r[3]:.2f}" for r in rows]})
+    started = time.perf_counter()
+    allocate(data)
+    elapsed = time.perf_counter() - started
     tracemalloc.start()  # a second pass for the memory: tracing slows every allocation several times
-    caps_then_scaling([])
+    allocate(data)
     peak = tracemalloc.get_traced_memory()[1] / MiB
     tracemalloc.stop()
-    return timed[0], timed[1], peak
+    return elapsed, peak
 
 
 def run() -> list[str]:
     """Build a plan for each size through the system, then time the pure algorithm; return the report lines."""
     secret = uuid.uuid4().hex * 2
-    lines = [f"plan: POST /api/v1/disbursement/plans through the gateway (disbursement → calculation over HTTP for the "
-             f"unit caps and the scaling), PostgreSQL; target {SIZES[-1]:,} projects < {TARGET_S:g} s, memory linear",
-             f"  {'projects':>8} {'POST /plans':>12} {'ratio':>6} {'answer':>9} {'RSS growth: disbursement':>25}"
-             f" {'calculation':>12} {'gateway':>8}"]
+    lines = [f"plan: POST /api/v1/disbursement/plans through the gateway (disbursement → calculation over HTTP, one "
+             f"call for the unit caps and the scaling), PostgreSQL; target {SIZES[-1]:,} projects < {TARGET_S:g} s, "
+             f"memory linear; `Prefer: return=minimal` answers the version without its lines, the full answer holds "
+             f"them all",
+             f"  {'projects':>8} {'minimal':>9} {'ratio':>6} {'RSS growth: disbursement':>25} {'calculation':>12}"
+             f" {'gateway':>8}   {'full answer':>11} {'size':>8}"]
     with tempfile.TemporaryDirectory() as tmp, PgDatabases("disbursement", "calculation") as pg:
         common = {"JWT_SECRET": secret, "LOG_LEVEL": "warning"}
         calculation = Server("services.calculation.app:create_app", {
@@ -116,22 +108,28 @@ def run() -> list[str]:
                 with PeakRss(*pids) as memory:
                     started = time.perf_counter()
                     answer = client.post("/api/v1/disbursement/plans", json={"edition": "2024",
-                                                                            "budget": f"{budget:.2f}"})
+                                                                            "budget": f"{budget:.2f}"},
+                                         headers={"Prefer": "return=minimal"})
                     elapsed = time.perf_counter() - started
-                if answer.status_code != 201:
+                if answer.status_code != 201 or answer.json()["item_count"] != count:
                     raise RuntimeError(f"plan of {count} failed: {answer.status_code} {answer.text[:500]}")
                 grown = [memory.growth(pid) / MiB for pid in pids]
+                started = time.perf_counter()
+                full = client.post("/api/v1/disbursement/plans", json={"edition": "2024", "budget": f"{budget:.2f}"})
+                full_s = time.perf_counter() - started
+                if full.status_code != 201 or len(full.json()["items"]) != count:
+                    raise RuntimeError(f"plan of {count} failed: {full.status_code} {full.text[:500]}")
                 verdict = ("ok" if elapsed < TARGET_S else "BELOW") if count == SIZES[-1] else ""
-                lines.append(f"  {count:>8,} {elapsed:>11.2f}s {elapsed / TARGET_S:>6.2f} "
-                             f"{len(answer.content) / MiB:>7.1f}MB {grown[0]:>23.0f}MB {grown[1]:>10.0f}MB"
-                             f" {grown[2]:>6.0f}MB  {verdict}")
+                lines.append(f"  {count:>8,} {elapsed:>8.2f}s {elapsed / TARGET_S:>6.2f} {grown[0]:>23.0f}MB "
+                             f"{grown[1]:>10.0f}MB {grown[2]:>6.0f}MB   {full_s:>10.2f}s {len(full.content) / MiB:>6.1f}MB"
+                             f"  {verdict}")
         finally:
             client.close()
             gateway.stop()
             disbursement.stop()
             calculation.stop()
-    lines.append(f"  pure algorithm in-process: {'projects':>8} {'unit caps':>10} {'scaling':>8} {'peak traced':>12}")
+    lines.append(f"  calculation's allocation in-process: {'projects':>8} {'time':>7} {'peak traced':>12}")
     for count in SIZES:
-        caps_s, scaling_s, peak = algorithm(count)
-        lines.append(f"  {'':27}{count:>8,} {caps_s * 1000:>8.0f}ms {scaling_s * 1000:>6.0f}ms {peak:>10.0f}MB")
+        seconds, peak = algorithm(count)
+        lines.append(f"  {'':37}{count:>8,} {seconds * 1000:>5.0f}ms {peak:>10.0f}MB")
     return lines

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
@@ -31,6 +32,41 @@ def parse_money(value: Any) -> Decimal:
         return Decimal(text).quantize(FEN)
     except InvalidOperation as exc:  # pragma: no cover - the regex already rules this out
         raise ValueError(f'"{value}" is not a decimal amount') from exc
+
+
+def to_fens(value: Decimal) -> int:
+    """An amount to the fen as a whole number of fen (exact: integer arithmetic is what large plans run on)."""
+    return int(value.scaleb(2))
+
+
+def fens_of_text(text: str) -> int:
+    """A validated amount string ("1234.5", "1234.50", "1234") as a whole number of fen, without a Decimal."""
+    whole, _, places = text.partition(".")
+    return int(whole) * 100 + int((places + "00")[:2])
+
+
+def fen_text(fens: int) -> str:
+    """A whole number of fen as the two-place amount string ("1234.50")."""
+    sign, fens = ("-", -fens) if fens < 0 else ("", fens)
+    return f"{sign}{fens // 100}.{fens % 100:02d}"
+
+
+CENTS = tuple(f"{cents:02d}" for cents in range(100))
+
+
+def fens_of_texts(texts: Iterable[str]) -> list[int]:
+    """fens_of_text over a column, the common two-place form taken in one step (a plan sends 100,000 amounts)."""
+    return [int(text.replace(".", "")) if text[-3:-2] == "." else fens_of_text(text) for text in texts]
+
+
+def fen_texts(values: Iterable[int]) -> list[str]:
+    """fen_text over a column, without a call per amount."""
+    return [f"{value // 100}.{CENTS[value % 100]}" if value >= 0 else fen_text(value) for value in values]
+
+
+def from_fens(fens: int) -> Decimal:
+    """A whole number of fen as an amount quantised to the fen."""
+    return Decimal(fens).scaleb(-2)
 
 
 def format_money(value: Decimal) -> str:

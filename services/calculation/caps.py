@@ -2,13 +2,15 @@
 unit's projects under one cap are scaled by one factor, largest remainder to the fen, so they sum to the cap."""
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
+from common.money import fen_text, from_fens, to_fens
 from common.parameters import Edition
 
-from .scaling import ZERO, scale_to_total
+from .scaling import scale_fens
 from .trace import Trace, cited
 
 
@@ -22,38 +24,45 @@ def cap_groups(edition: Edition, on: date | None) -> dict[str, tuple[str, ...]]:
     return groups
 
 
-def apply_unit_caps(edition: Edition, items: list[tuple[str, str, str, Decimal]], on: date | None = None
-                    ) -> tuple[dict[str, Decimal], Trace]:
-    """(key, uscc, project_type, amount) items → capped amount per key, and a trace step per unit and group."""
+def cap_units(edition: Edition, keys: Sequence[str], usccs: Sequence[str], project_types: Sequence[str],
+              fens: Sequence[int], on: date | None = None) -> tuple[list[int], Trace]:
+    """Columns of projects (amounts in fen) → their capped fens in the same order, and a trace step per unit and group
+    whose cap had anything to add up."""
     # the caps in effect on `on`; the edition's latest when None (the plan is made after the reviews)
-    groups = cap_groups(edition, on)
-    group_of = {t: g for g, types in groups.items() for t in types}
-    members: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
-    capped: dict[str, Decimal] = {}
-    for key, uscc, project_type, amount in items:
-        capped[key] = amount
-        if project_type in group_of:
-            members[(uscc, group_of[project_type])][key] = amount
+    capped = list(fens)
     trace = Trace()
-    caps = {group: cited(edition, f"unit_caps.{group}.cap", on) for group in groups}
-    alone: dict[str, int] = defaultdict(int)  # units whose one project of the group is within the cap, by group
-    for (uscc, group), amounts in members.items():
-        cap = caps[group]
-        if len(amounts) == 1 and next(iter(amounts.values())) <= cap.value:
+    for group, types in cap_groups(edition, on).items():
+        cap = cited(edition, f"unit_caps.{group}.cap", on)
+        limit = to_fens(cap.value)
+        # in comprehensions and counters rather than a step per project (an edition's plan sends 100,000)
+        positions = [index for index, project_type in enumerate(project_types) if project_type in types]
+        projects_of = Counter([usccs[index] for index in positions])
+        members: dict[str, list[int]] = defaultdict(list)  # a unit's positions, for units with anything to add up
+        for index in [index for index in positions if projects_of[usccs[index]] > 1 or fens[index] > limit]:
+            members[usccs[index]].append(index)
+        for uscc, unit_positions in members.items():
+            before = [fens[i] for i in unit_positions]
+            scaled, factor = scale_fens(before, limit)
+            for position, value in zip(unit_positions, scaled):
+                capped[position] = value
+            note = (f"over the cap: scaled by {factor:.12f}, floored to the fen, largest remainders get the fens "
+                    f"left over, total {fen_text(sum(scaled))}") if sum(before) > limit else "within the cap: unchanged"
+            trace.add("unit cap", cap.clause, {keys[i]: fen_text(v) for i, v in zip(unit_positions, scaled)},
+                      inputs={"uscc": uscc, "group": group, "amounts": {keys[i]: fen_text(fens[i])
+                                                                        for i in unit_positions},
+                              "total": fen_text(sum(before))}, parameter=cap, note=note)
+        alone = len(projects_of) - len(members)
+        if alone:
             # nothing to add up and nothing changed: counted in one step per group, not a step each (a plan of
             # 100,000 projects carried ~55,000 such steps, 24 MB, through every service and its audit trail)
-            alone[group] += 1
-            continue
-        scaled, factor = scale_to_total(amounts, cap.value)
-        capped.update(scaled)
-        before = sum(amounts.values(), ZERO)
-        binds = before > cap.value
-        trace.add("unit cap", cap.clause, {k: scaled[k] for k in amounts},
-                  inputs={"uscc": uscc, "group": group, "amounts": amounts, "total": before}, parameter=cap,
-                  note=(f"over the cap: scaled by {factor:.12f}, floored to the fen, largest remainders get the fens "
-                        f"left over, total {sum(scaled.values(), ZERO)}") if binds else "within the cap: unchanged")
-    for group, units in alone.items():
-        trace.add("unit cap", caps[group].clause, {"units": units}, inputs={"group": group}, parameter=caps[group],
-                  note=f"{units} units with a single project of the group within the cap: unchanged")
+            trace.add("unit cap", cap.clause, {"units": alone}, inputs={"group": group}, parameter=cap,
+                      note=f"{alone} units with a single project of the group within the cap: unchanged")
     return capped, trace
 
+
+def apply_unit_caps(edition: Edition, items: list[tuple[str, str, str, Decimal]], on: date | None = None
+                    ) -> tuple[dict[str, Decimal], Trace]:
+    """(key, uscc, project_type, amount) items → capped amount per key, and the trace of cap_units."""
+    keys, usccs, project_types, amounts = zip(*items) if items else ((), (), (), ())
+    capped, trace = cap_units(edition, keys, usccs, project_types, [to_fens(a) for a in amounts], on)
+    return {key: from_fens(value) for key, value in zip(keys, capped)}, trace

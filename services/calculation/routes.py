@@ -13,10 +13,10 @@ from common.db import SessionDep, get_session
 from common.pagination import Page, PageDep
 from common.problems import problem_responses
 
-from . import scaling, service
+from . import allocation, scaling, service
 from .dossier import Dossier
-from .schemas import (BudgetScalingIn, BudgetScalingRead, ComputationBatchIn, ComputationBatchRead, ComputationRead,
-                      RecomputeIn, UnitCapsIn, UnitCapsRead)
+from .schemas import (AllocationIn, AllocationRead, BudgetScalingIn, BudgetScalingRead, ComputationBatchIn,
+                      ComputationBatchRead, ComputationRead, RecomputeIn, UnitCapsIn, UnitCapsRead)
 
 router = APIRouter()
 PLANNERS = Depends(require_roles("city_officer", "admin"))
@@ -84,3 +84,10 @@ def apply_unit_caps(data: UnitCapsIn) -> UnitCapsRead:
 def scale_to_budget(data: BudgetScalingIn) -> BudgetScalingRead:
     """Scale amounts to the fund size (统筹调整, N4.3) so that the plan sums exactly to the budget."""
     return scaling.budget_scaling(data)
+
+
+@router.post("/allocations", response_model=AllocationRead, tags=["caps"], dependencies=[PLANNERS],
+             responses=problem_responses(401, 403, 422))
+def allocate(data: AllocationIn) -> AllocationRead:
+    """An edition's projects as columns: the unit caps (G1.3.3, G5.2), then scaling to the fund (N4.3), one call."""
+    return allocation.allocate(data)

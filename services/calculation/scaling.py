@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable
-from decimal import ROUND_DOWN, Decimal, localcontext
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
 
-from common.money import FEN
+from common.money import fen_text, from_fens, to_fens
 from common.problems import Unprocessable
 
 from .schemas import BudgetScalingIn, BudgetScalingRead, ScaledItem
@@ -17,63 +18,86 @@ OTHERS = None  # the budget group of the types without a budget of their own
 SCALED_FIELDS = frozenset(ScaledItem.model_fields)  # given to model_construct, which otherwise works it out per item
 
 
-def scale_to_total(amounts: dict[Hashable, Decimal], total: Decimal) -> tuple[dict[Hashable, Decimal], Decimal]:
-    """(scaled amounts, factor): pro rata to exactly `total` when they exceed it, else unchanged with factor 1."""
+def scale_fens(fens: Sequence[int], total: int) -> tuple[list[int], Decimal]:
+    """(scaled fens, factor): pro rata to exactly `total` fen when they exceed it, else unchanged with factor 1."""
     # each share is floored to the fen, then the fens left over go one each to the largest remainders (ties to the
-    # earlier key): the sum is exact and nobody gets more than computed (Decision, POLICY.md G1.3.3, N4.3)
-    current = sum(amounts.values(), ZERO)
+    # earlier item): the sum is exact and nobody gets more than computed (Decision, POLICY.md G1.3.3, N4.3). Whole
+    # fens make every share and remainder exact integer arithmetic (Decimals took ~1 s for 100,000 projects).
+    current = sum(fens)
     if current <= total:
-        return dict(amounts), Decimal(1)
+        return list(fens), Decimal(1)
+    # plain lists of ints, no tuple per item: 100,000 tuples kept alive woke the garbage collector's full passes
+    products = [value * total for value in fens]
+    scaled = [product // current for product in products]
+    remainders = [-(product % current) for product in products]
+    left_over = total - sum(scaled)
+    # sorted() is stable: among equal remainders the earlier item comes first
+    for index in sorted(range(len(remainders)), key=remainders.__getitem__)[:left_over]:
+        scaled[index] += 1
     with localcontext() as ctx:
         ctx.prec = 50
-        raw = {key: value * total / current for key, value in amounts.items()}
-        factor = total / current
-    floored = {key: value.quantize(FEN, rounding=ROUND_DOWN) for key, value in raw.items()}
-    left_over = int((total - sum(floored.values(), ZERO)) / FEN)
-    position = {key: index for index, key in enumerate(amounts)}
-    order = sorted(raw, key=lambda key: (floored[key] - raw[key], position[key]))  # largest remainder first
-    for key in order[:left_over]:
-        floored[key] += FEN
-    return floored, factor
+        return scaled, Decimal(total) / Decimal(current)
+
+
+def scale_to_total(amounts: dict[Hashable, Decimal], total: Decimal) -> tuple[dict[Hashable, Decimal], Decimal]:
+    """scale_fens over amounts by key, in yuan."""
+    scaled, factor = scale_fens([to_fens(v) for v in amounts.values()], to_fens(total))
+    return {key: from_fens(value) for key, value in zip(amounts, scaled)}, factor
+
+
+@dataclass
+class Scaled:
+    """A budget scaling's outcome over columns: the allocated fens in the items' order, factors and trace."""
+
+    allocated: list[int]
+    factor: str
+    factors: dict[str, str]
+    trace: Trace
+
+
+def scale_to_budget(budget: int, type_budgets: dict[str, int] | None, project_types: Sequence[str | None],
+                    fens: Sequence[int]) -> Scaled:
+    """统筹调整 (N4.3) over columns in fen: one pro-rata factor (or one per type budget), floor, largest remainder."""
+    budgets: dict[str | None, int] = dict(type_budgets or {})
+    reserved = sum(budgets.values())
+    if reserved > budget:
+        raise Unprocessable(f"The budgets per type ({fen_text(reserved)}) exceed the fund ({fen_text(budget)}).",
+                            errors=[{"field": "body.type_budgets", "message": "more than the budget", "code": "sum"}])
+    budgets[OTHERS] = budget - reserved
+    members: dict[str | None, list[int]] = defaultdict(list)  # item positions by budget group
+    for index, project_type in enumerate(project_types):
+        members[project_type if project_type in budgets else OTHERS].append(index)
+    trace, allocated, factors = Trace(), list(fens), {}
+    for group, positions in members.items():
+        requested = [fens[i] for i in positions]
+        scaled, factor = scale_fens(requested, budgets[group])
+        for position, value in zip(positions, scaled):
+            allocated[position] = value
+        factors["other" if group == OTHERS else group] = _factor_text(factor)
+        binds = sum(requested) > budgets[group]
+        name = "the fund" if group == OTHERS and not type_budgets else (
+            "the types without a budget of their own" if group == OTHERS else group)
+        trace.add(f"scale {name}", "N4.3", {"allocated": fen_text(sum(scaled)), "factor": _factor_text(factor)},
+                  inputs={"requested": fen_text(sum(requested)), "projects": len(positions)},
+                  parameter={"budget": fen_text(budgets[group])},
+                  note=("over budget: scaled pro rata, floored to the fen, largest remainders get the fens left "
+                        "over, so the group sums exactly to its budget" if binds else "within budget: unchanged"))
+    factor_text = "per type" if type_budgets else factors.get("other", "1")
+    return Scaled(allocated, factor_text, factors, trace)
 
 
 def budget_scaling(data: BudgetScalingIn) -> BudgetScalingRead:
-    """统筹调整 (N4.3): one pro-rata factor (or one per type budget), floor to the fen, then largest remainder."""
+    """统筹调整 (N4.3) of items by key: scale_to_budget over their columns."""
     unique_keys([i.key for i in data.items])
-    budgets: dict[str | None, Decimal] = dict(data.type_budgets or {})
-    reserved = sum(budgets.values(), ZERO)
-    if reserved > data.budget:
-        raise Unprocessable(f"The budgets per type ({reserved}) exceed the fund ({data.budget}).",
-                            errors=[{"field": "body.type_budgets", "message": "more than the budget", "code": "sum"}])
-    budgets[OTHERS] = data.budget - reserved
-    groups: dict[str | None, dict[str, Decimal]] = defaultdict(dict)
-    for item in data.items:
-        groups[item.project_type if item.project_type in (data.type_budgets or {}) else OTHERS][item.key] = item.amount
-    trace, allocated, factors = Trace(), {}, {}
-    for group, members in groups.items():
-        scaled, factor = scale_to_total(members, budgets[group])
-        allocated.update(scaled)
-        factors[group] = _factor_text(factor)
-        requested = sum(members.values(), ZERO)
-        binds = requested > budgets[group]
-        name = "the fund" if group == OTHERS and not data.type_budgets else (
-            "the types without a budget of their own" if group == OTHERS else group)
-        trace.add(f"scale {name}", "N4.3", {"allocated": sum(scaled.values(), ZERO), "factor": factors[group]},
-                  inputs={"requested": requested, "projects": len(members)},
-                  parameter={"budget": budgets[group]},
-                  note=("over budget: scaled pro rata, floored to the fen, largest remainders get the fens left "
-                        "over, so the group sums exactly to its budget" if binds else "within budget: unchanged"))
-    if not data.type_budgets:
-        factor_text = factors.get(OTHERS, "1")
-    else:
-        factor_text = "per type"
-    return BudgetScalingRead(factor=factor_text,
-                             factors={("other" if k == OTHERS else k): v for k, v in factors.items()},
-                             total_requested=sum((i.amount for i in data.items), ZERO),
-                             total_allocated=sum(allocated.values(), ZERO), trace=trace.steps,
+    fens = [to_fens(i.amount) for i in data.items]
+    scaled = scale_to_budget(to_fens(data.budget), {k: to_fens(v) for k, v in (data.type_budgets or {}).items()},
+                             [i.project_type for i in data.items], fens)
+    return BudgetScalingRead(factor=scaled.factor, factors=scaled.factors, total_requested=from_fens(sum(fens)),
+                             total_allocated=from_fens(sum(scaled.allocated)), trace=scaled.trace.steps,
                              # validated items, not validated again (100,000 items: ~0.5 s less)
                              items=[ScaledItem.model_construct(_fields_set=SCALED_FIELDS, **i.__dict__,
-                                                               allocated=allocated[i.key]) for i in data.items])
+                                                               allocated=from_fens(a))
+                                    for i, a in zip(data.items, scaled.allocated)])
 
 
 def _factor_text(factor: Decimal) -> str:

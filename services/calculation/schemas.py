@@ -5,7 +5,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, model_validator
 
 from common.batch import BatchItem, batch_items_field
 from common.money import MONEY_JSON_SCHEMA, Money
@@ -137,3 +137,54 @@ class ComputationBatchRead(BaseModel):
     """Each dossier's computation, or the problem that refused it, in the request's order."""
 
     items: list[BatchItem[ComputationRead]]
+
+
+AmountText = Annotated[str, Field(pattern=r"^\d{1,16}(\.\d{1,2})?$", examples=["123456.78"])]
+"""An amount in 元 as a column holds it: a decimal string with at most two places, checked without a Decimal."""
+Column = Field(max_length=MAX_PLAN_ITEMS)
+
+
+class AllocationIn(BaseModel):
+    """An edition's projects as columns (position i of every list is one project), to put under the unit caps and
+    then scale to the fund in one call (N4.3); what disbursement's allocation plan sends."""
+
+    model_config = {"json_schema_extra": {"examples": [{
+        "edition": "2024", "budget": "250000.00", "type_budgets": None, "keys": ["p1", "p2", "p3"],
+        "usccs": ["91210200MA0000001X", "91210200MA0000001X", "91210200MA0000002X"],
+        "project_types": ["platform_construction", "platform_operation", "brand"],
+        "amounts": ["250000.00", "100000.00", "80000.00"]}]}}
+
+    edition: str | None = Field(default=None, max_length=32, description="年度; default: the latest edition")
+    budget: Amount = Field(description="资金规模（元）/ fund size")
+    type_budgets: dict[Annotated[str, Field(max_length=40)], Amount] | None = Field(
+        default=None, description="分类型资金规模（元）/ budget per project type; the other types share what is left")
+    keys: list[Key] = Field(max_length=MAX_PLAN_ITEMS, description="调用方的项目编号, each once")
+    usccs: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        max_length=MAX_PLAN_ITEMS, description="统一社会信用代码 of each project's unit")
+    project_types: list[Annotated[str, Field(max_length=40)]] = Field(max_length=MAX_PLAN_ITEMS,
+                                                                      description="项目类型 of each project")
+    amounts: list[AmountText] = Field(max_length=MAX_PLAN_ITEMS, description="计算金额（元）of each project")
+
+    @model_validator(mode="after")
+    def _same_length(self):
+        lengths = {len(self.keys), len(self.usccs), len(self.project_types), len(self.amounts)}
+        if len(lengths) > 1:
+            raise ValueError("keys, usccs, project_types and amounts hold one entry per project: their lengths differ")
+        return self
+
+
+class AllocationRead(BaseModel):
+    """Every project's amount after the unit caps and after scaling to the fund, in the order given."""
+
+    edition: str = Field(description="年度")
+    factor: str = Field(description="调整系数 / pro-rata factor of the scaling (12 places; 1 when under budget; "
+                                    "`per type` with per-type budgets)")
+    factors: dict[str, str] = Field(description="各组调整系数 / factor per budget group")
+    total_requested: Money = Field(description="合计（元）before the unit caps")
+    total_capped: Money = Field(description="合计（元）after the unit caps")
+    total_allocated: Money = Field(description="合计（元）after scaling: at most the budget")
+    capped_amounts: list[str] = Field(description="单位合计上限后金额（元）/ after the unit caps (G1.3.3, G5.2)")
+    allocated_amounts: list[str] = Field(description="调整后金额（元）/ after scaling to the fund (N4.3)")
+    unit_caps_trace: list[TraceStep] = Field(description="每个单位每个合计上限一步 / the unit caps, a step per unit and "
+                                                         "group with anything to add up")
+    scaling_trace: list[TraceStep] = Field(description="调整过程 / a step per budget group")

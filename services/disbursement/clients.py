@@ -7,7 +7,7 @@ Only idempotent calls are retried: GETs, and calculation's stateless computation
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -68,6 +68,12 @@ class IntakeApplicant(_Answer):
     bank_account_number: str = ""
 
 
+class IntakeApplicantPage(_Answer):
+    """One page of intake's unit listing."""
+
+    items: list[IntakeApplicant]
+
+
 class DossierLine(_Answer):
     """A numbered line of a dossier's form (F3 expense, F5 certification)."""
 
@@ -101,36 +107,18 @@ class Computation(_Answer):
     trace: list[dict[str, Any]]
 
 
-class CappedItem(_Answer):
-    """A project after the unit caps."""
-
-    key: str
-    capped_amount: Money
+AmountText = Annotated[str, Field(pattern=r"^\d{1,16}\.\d{2}$")]
 
 
-class UnitCaps(_Answer):
-    """Calculation's answer to the unit caps."""
-
-    items: list[CappedItem]
-    trace: list[dict[str, Any]]
-
-
-class ScaledItem(_Answer):
-    """A project after scaling to the fund."""
-
-    key: str
-    amount: Money
-    allocated: Money
-
-
-class BudgetScaling(_Answer):
-    """Calculation's answer to the budget scaling (N4.3)."""
+class Allocation(_Answer):
+    """Calculation's answer to an allocation over columns: amounts after the unit caps and after the scaling."""
 
     factor: str
-    total_requested: Money
     total_allocated: Money
-    items: list[ScaledItem]
-    trace: list[dict[str, Any]]
+    capped_amounts: list[AmountText]
+    allocated_amounts: list[AmountText]
+    unit_caps_trace: list[dict[str, Any]]
+    scaling_trace: list[dict[str, Any]]
 
 
 class Debarment(_Answer):
@@ -159,7 +147,7 @@ class _Client:
         self.http = SyncServiceClient(self.service, base_url, timeout=timeout, auth=auth, transport=transport)
 
     def _call(self, model: type[M], method: str, path: str, *, idempotent: bool | None = None,
-              refusals_are_input_errors: bool = False, **kwargs: Any) -> tuple[M, dict]:
+              refusals_are_input_errors: bool = False, **kwargs: Any) -> tuple[M, httpx.Response]:
         response = self.http.request(method, path, idempotent=idempotent, **kwargs)
         if response.status_code == 422 and refusals_are_input_errors:
             raise Unprocessable(f"The {self.service} service refused the request: {_detail(response)}",
@@ -169,8 +157,8 @@ class _Client:
                                      f"{path}: {_detail(response)}", service=self.service,
                                      upstream_status=response.status_code)
         try:
-            body = response.json()
-            return model.model_validate(body), body
+            # parsed and checked in one pass (pydantic's own JSON reader): a plan's answer holds 200,000 amounts
+            return model.model_validate_json(response.content), response
         except (ValueError, ValidationError) as exc:
             raise ServiceUnavailable(f"The {self.service} service answered {method} {path} in an unexpected shape.",
                                      service=self.service) from exc
@@ -185,6 +173,7 @@ class IntakeClient(_Client):
 
     service = "intake"
     PAGE = 200
+    IDS_PER_CALL = 100  # ids in one query string (about 4 KB)
 
     def __init__(self, settings, auth, transport: httpx.BaseTransport | None = None) -> None:
         super().__init__(settings.intake_url, settings.call_timeout_s, auth, transport)
@@ -206,17 +195,23 @@ class IntakeClient(_Client):
 
     def dossier(self, application_id: str) -> Dossier:
         """The application's dossier, as eligibility and calculation receive it."""
-        dossier, raw = self._call(Dossier, "GET", f"/applications/{application_id}/dossier")
-        dossier.raw = raw
+        dossier, response = self._call(Dossier, "GET", f"/applications/{application_id}/dossier")
+        dossier.raw = response.json()
         return dossier
 
-    def applicant(self, applicant_id: str) -> IntakeApplicant:
-        """A unit, with its bank account (unmasked for a service)."""
-        return self._call(IntakeApplicant, "GET", f"/applicants/{applicant_id}")[0]
+    def applicants(self, applicant_ids: list[str]) -> dict[str, IntakeApplicant]:
+        """Units by id, with their bank accounts (unmasked for a service), a page of ids per call."""
+        found: dict[str, IntakeApplicant] = {}
+        unique = list(dict.fromkeys(applicant_ids))
+        for start in range(0, len(unique), self.IDS_PER_CALL):
+            ids = unique[start:start + self.IDS_PER_CALL]
+            page, _ = self._call(IntakeApplicantPage, "GET", "/applicants", params={"id": ids, "limit": len(ids)})
+            found.update((applicant.id, applicant) for applicant in page.items)
+        return found
 
 
 class CalculationClient(_Client):
-    """Amounts, unit caps and budget scaling, computed by the calculation service."""
+    """Amounts, and the unit caps with the budget scaling of a plan, computed by the calculation service."""
 
     service = "calculation"
 
@@ -229,18 +224,18 @@ class CalculationClient(_Client):
         return self._call(Computation, "POST", "/computations", json={**dossier.raw, "disallowed": disallowed},
                           idempotent=True, refusals_are_input_errors=True)[0]
 
-    def unit_caps(self, edition: str, items: list[dict]) -> UnitCaps:
-        """Items with their amount after the per-unit caps (G1.3.3, G5.2)."""
-        return self._call(UnitCaps, "POST", "/unit-caps", json={"edition": edition, "items": items},
-                          idempotent=True)[0]
-
-    def budget_scaling(self, budget: str, items: list[dict], type_budgets: dict[str, str] | None) -> BudgetScaling:
-        """Items scaled to the fund, exact to the fen (N4.3)."""
-        body: dict[str, Any] = {"budget": budget, "items": items}
-        if type_budgets:
-            body["type_budgets"] = type_budgets
-        return self._call(BudgetScaling, "POST", "/budget-scaling", json=body, idempotent=True,
-                          refusals_are_input_errors=True)[0]
+    def allocate(self, edition: str, budget: str, type_budgets: dict[str, str] | None,
+                 columns: dict[str, list[str]]) -> Allocation:
+        """An edition's projects (columns: keys, usccs, project_types, amounts) after the unit caps and the scaling
+        to the fund (G1.3.3, G5.2, N4.3), in one call; the answer holds as many amounts as were sent."""
+        body: dict[str, Any] = {"edition": edition, "budget": budget, "type_budgets": type_budgets, **columns}
+        allocation = self._call(Allocation, "POST", "/allocations", json=body, idempotent=True,
+                                refusals_are_input_errors=True)[0]
+        sent = len(columns["keys"])
+        if len(allocation.capped_amounts) != sent or len(allocation.allocated_amounts) != sent:
+            raise ServiceUnavailable(f"The calculation service answered an allocation of another size than the {sent} "
+                                     f"projects sent.", service="calculation")
+        return allocation
 
 
 class EligibilityClient(_Client):

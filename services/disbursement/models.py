@@ -69,22 +69,32 @@ class Project(DisbursementTable, table=True):
 
     def standing(self) -> tuple[Decimal | None, str]:
         """(amount a new plan starts from, basis) or (None, why it stays out), N4.2–N4.4."""
-        if self.status == "removed":
-            return None, "removed after an upheld objection (N4.4)"
-        if self.audit_opinion is None:
-            return None, "awaiting the third-party audit (N4.2)"
-        if self.audit_opinion == "fail":
-            return None, "the third-party audit failed it (N4.2)"
-        if self.spot_check_outcome == "failed":
-            return None, "failed the city's spot check (N4.3)"
-        if self.adjusted_amount is not None:
-            return self.adjusted_amount, "objection"
-        return self.audited_amount, "spot_check" if self.spot_check_outcome == "adjusted" else "audit"
+        return standing_of(self.status, self.audit_opinion, self.spot_check_outcome, self.adjusted_amount,
+                           self.audited_amount)
+
+
+def standing_of(status: str, audit_opinion: str | None, spot_check_outcome: str | None,
+                adjusted_amount: Decimal | None, audited_amount: Decimal | None) -> tuple[Decimal | None, str]:
+    """A project's standing from its columns (a plan judges 100,000 of them as rows, not loaded objects)."""
+    if status == "removed":
+        return None, "removed after an upheld objection (N4.4)"
+    if audit_opinion is None:
+        return None, "awaiting the third-party audit (N4.2)"
+    if audit_opinion == "fail":
+        return None, "the third-party audit failed it (N4.2)"
+    if spot_check_outcome == "failed":
+        return None, "failed the city's spot check (N4.3)"
+    if adjusted_amount is not None:
+        return adjusted_amount, "objection"
+    return audited_amount, "spot_check" if spot_check_outcome == "adjusted" else "audit"
 
 
 class Plan(DisbursementTable, table=True):
     """One version of an allocation plan (N4.3): draft → published → final, or superseded by a newer version."""
 
+    # a version is never edited, so the row keeps its traces and left-out list whole; its audit event names their
+    # SHA-256 (a plan of 100,000 projects carries thousands of trace steps)
+    __audit_digest__ = frozenset({"unit_caps_trace", "scaling_trace", "left_out"})
     __table_args__ = (
         UniqueConstraint("edition", "version"),
         CheckConstraint("status IN ('draft', 'published', 'final', 'superseded')", name="status"),

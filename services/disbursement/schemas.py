@@ -278,8 +278,8 @@ class LeftOutProject(BaseModel):
     reason: str = Field(description="Why it is not in the plan")
 
 
-class PlanRead(BaseModel):
-    """One version of an allocation plan."""
+class PlanHead(BaseModel):
+    """One version of an allocation plan without its lines (POST /plans with `Prefer: return=minimal`)."""
 
     id: str = Field(description="Plan version id")
     edition: str = Field(description="Programme edition")
@@ -299,7 +299,13 @@ class PlanRead(BaseModel):
     notice_ends_on: date | None = Field(description="公示截止日期 (last working day of the notice, included)")
     finalised_at: datetime | None = Field(description="When it became final")
     created_at: datetime = Field(description="When this version was made")
-    items: list[PlanItemRead] = Field(description="Its projects")
+    item_count: int = Field(description="How many projects it allocates (its lines: GET /plans/{plan_id}/items)")
+
+
+class PlanRead(PlanHead):
+    """One version of an allocation plan with its lines."""
+
+    items: list[PlanItemRead] = Field(description="Its projects, by unit name")
 
 
 class PlanSummary(BaseModel):

@@ -11,13 +11,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response, StreamingResponse
+from pydantic import Field
 from starlette.background import BackgroundTask
 from sqlmodel import Session, func, select
 
 from common.auth import PrincipalDep, require_roles
 from common.db import SessionDep
 from common.jobs import JobRead, accepted_responses
-from common.pagination import Page, PageDep
+from common.pagination import MAX_PAGE_SIZE, Page, PageDep
 from common.problems import (Conflict, NotFound, PayloadTooLarge, ServiceUnavailable, Unprocessable,
                              problem_responses)
 
@@ -59,9 +60,14 @@ def register_applicant(data: ApplicantCreate, session: SessionDep, principal: Pr
 def list_applicants(session: SessionDep, principal: PrincipalDep, page: PageDep,
                     uscc: Annotated[str | None, Query(description="Only the unit with this USCC")] = None,
                     district_code: Annotated[str | None, Query(description="注册地区市县代码")] = None,
+                    id: Annotated[list[Annotated[str, Field(max_length=64)]] | None, Query(
+                        max_length=MAX_PAGE_SIZE, description="Only these units (repeat the parameter: ?id=…&id=…)")
+                    ] = None,
                     ) -> Page[ApplicantRead]:
     """The units the caller may see, oldest registration first."""
     query = service.scoped_applicants(principal)
+    if id:
+        query = query.where(Applicant.id.in_(id))
     if uscc is not None:
         query = query.where(Applicant.uscc == uscc)
     if district_code is not None:

@@ -193,3 +193,47 @@ def test_the_same_platform_declared_by_two_units_names_the_first(system):
     assert done["evaluation"]["outcome"] == "needs_review"
     check = next(c for c in done["evaluation"]["checks"] if c["rule"] == "duplicate.project_declared_twice")
     assert check["clause"] == "N3.3" and first["id"] in check["details"]["other_applications"]
+
+
+def test_an_allocation_over_columns_is_the_unit_caps_then_the_scaling(system):
+    city = system.client_for("city_officer")
+    items = [{"key": "a", "uscc": "U1", "project_type": "platform_construction", "amount": "200000.00"},
+             {"key": "b", "uscc": "U1", "project_type": "platform_operation", "amount": "133333.33"},
+             {"key": "c", "uscc": "U2", "project_type": "brand", "amount": "100000.00"},
+             {"key": "d", "uscc": "U3", "project_type": "tcm_construction", "amount": "0.5"}]
+    columns = {"keys": [i["key"] for i in items], "usccs": [i["uscc"] for i in items],
+               "project_types": [i["project_type"] for i in items], "amounts": [i["amount"] for i in items]}
+    allocated = city.post(f"{CALC}/allocations", json={"edition": "2024", "budget": "200000.00", **columns})
+    assert allocated.status_code == 200, allocated.text
+    answer = allocated.json()
+    # the same figures as the two calls by items: G1.3.3 binds for U1, then N4.3 scales to the fund exactly
+    capped = city.post(f"{CALC}/unit-caps", json={"edition": "2024", "items": items}).json()
+    assert answer["capped_amounts"] == [i["capped_amount"] for i in capped["items"]] == [
+        "180000.00", "120000.00", "100000.00", "0.50"]
+    scaled = city.post(f"{CALC}/budget-scaling", json={"budget": "200000.00", "items": [
+        {"key": i["key"], "amount": i["capped_amount"], "project_type": i["project_type"]}
+        for i in capped["items"]]}).json()
+    assert answer["allocated_amounts"] == [i["allocated"] for i in scaled["items"]]
+    assert (answer["total_requested"], answer["total_capped"], answer["total_allocated"]) == (
+        "433333.83", "400000.50", "200000.00")
+    assert answer["factor"] == scaled["factor"] and answer["scaling_trace"] == scaled["trace"]
+    assert answer["unit_caps_trace"] == capped["trace"] and answer["unit_caps_trace"][0]["clause"] == "G1.3.3"
+    typed = city.post(f"{CALC}/allocations", json={"budget": "200000.00", "type_budgets": {"brand": "50000.00"},
+                                                   **columns}).json()
+    assert typed["allocated_amounts"][2] == "50000.00" and typed["factors"]["brand"] == "0.500000000000"
+
+    def refused(**change):
+        return city.post(f"{CALC}/allocations", json={"budget": "200000.00", **columns, **change})
+    short = refused(amounts=columns["amounts"][:3])
+    assert short.status_code == 422 and "lengths differ" in short.json()["detail"]
+    assert short.headers["content-type"] == "application/problem+json"
+    assert refused(amounts=["1.00", "2.00", "3.00", "4.001"]).status_code == 422  # at most two places
+    assert refused(amounts=["1.00", "2.00", "3.00", "-4.00"]).status_code == 422
+    assert refused(amounts=["1.00", "2.00", "3.00", 4]).status_code == 422  # never a number
+    twice = refused(keys=["a", "a", "c", "d"])
+    assert twice.status_code == 422 and "a" in twice.json()["detail"]
+    over = refused(type_budgets={"brand": "200000.01"})
+    assert over.status_code == 422 and "exceed the fund" in over.json()["detail"]
+    assert system.client_for("applicant", unit_uscc=new_uscc()).post(
+        f"{CALC}/allocations", json={"budget": "1.00", "keys": [], "usccs": [], "project_types": [],
+                                     "amounts": []}).status_code == 403

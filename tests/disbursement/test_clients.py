@@ -51,6 +51,18 @@ def test_intake_pages_through_the_listing_with_a_service_token():
     assert seen[0].url.params["status"] == "district_passed"
 
 
+def test_units_are_read_a_hundred_ids_per_call():
+    def answer(request: httpx.Request) -> httpx.Response:
+        ids = request.url.params.get_list("id")
+        return httpx.Response(200, json={"items": [{"id": i, "uscc": f"U{i}", "name": "甲", "district_code": "210202"}
+                                                   for i in ids], "total": len(ids)})
+    transport, seen = stand_in(answer)
+    ids = [f"u{i}" for i in range(150)]
+    found = IntakeClient(SETTINGS, auth, transport).applicants(ids + ids[:10])  # asked twice: read once
+    assert sorted(found) == sorted(ids) and found["u149"].uscc == "Uu149"
+    assert [len(r.url.params.get_list("id")) for r in seen] == [100, 50]
+
+
 @pytest.mark.parametrize(("status", "body"), [(500, {"detail": "boom"}), (404, {"detail": "gone"}),
                                               (200, {"items": "not a list", "total": 1})])
 def test_a_failing_or_strange_intake_is_a_503_naming_it(status, body):
@@ -65,7 +77,7 @@ def test_reads_are_retried_after_a_transport_failure_but_a_debarment_is_sent_onc
         raise httpx.ConnectError("refused", request=request)
     transport, seen = stand_in(unreachable)
     with pytest.raises(ServiceUnavailable):
-        IntakeClient(SETTINGS, auth, transport).applicant("u1")
+        IntakeClient(SETTINGS, auth, transport).applicants(["u1"])
     assert len(seen) == 3  # one call and two retries: a GET changes nothing
     transport, seen = stand_in(unreachable)
     with pytest.raises(ServiceUnavailable) as refused:
@@ -85,8 +97,17 @@ def test_calculation_refusing_the_dossier_is_the_callers_422_and_its_answer_is_t
     assert "line 2 unknown" in refused.value.detail
     sent = json.loads(seen[0].content)  # the dossier as intake gave it, with the auditor's lines
     assert sent == {**dossier.raw, "disallowed": [{"form": "f3_expenses", "line_no": 2}]}
-    transport, _ = stand_in(lambda request: httpx.Response(200, json={
-        "factor": "0.5", "total_requested": "2.00", "total_allocated": "1.00", "trace": [],
-        "items": [{"key": "p", "amount": "2.00", "allocated": "1.00"}]}))
-    scaled = CalculationClient(SETTINGS, auth, transport).budget_scaling("1.00", [{"key": "p", "amount": "2.00"}], None)
-    assert str(scaled.items[0].allocated) == "1.00" and scaled.factor == "0.5"
+    columns = {"keys": ["p"], "usccs": ["U1"], "project_types": ["brand"], "amounts": ["2.00"]}
+    transport, seen = stand_in(lambda request: httpx.Response(200, json={
+        "factor": "0.5", "total_allocated": "1.00", "capped_amounts": ["2.00"], "allocated_amounts": ["1.00"],
+        "unit_caps_trace": [], "scaling_trace": []}))
+    allocation = CalculationClient(SETTINGS, auth, transport).allocate("2024", "1.00", None, columns)
+    assert allocation.allocated_amounts == ["1.00"] and allocation.factor == "0.5"
+    assert json.loads(seen[0].content) == {"edition": "2024", "budget": "1.00", "type_budgets": None, **columns}
+    # an answer of another length than the projects sent, or with an amount that is not money, is the callee's fault
+    for answer in ({"capped_amounts": ["2.00"], "allocated_amounts": []}, {"capped_amounts": ["2.00"],
+                                                                            "allocated_amounts": [1.0]}):
+        transport, _ = stand_in(lambda request, answer=answer: httpx.Response(200, json={
+            "factor": "0.5", "total_allocated": "1.00", "unit_caps_trace": [], "scaling_trace": [], **answer}))
+        with pytest.raises(ServiceUnavailable):
+            CalculationClient(SETTINGS, auth, transport).allocate("2024", "1.00", None, columns)

@@ -39,7 +39,17 @@ def test_versions_notice_objections_and_the_final_plan(system, after_notice):
     # 统筹调整: the fund is 60 % of what is asked (plus a fen), the plan sums to it exactly
     requested = sum(Decimal(i["capped_amount"]) for i in draft["items"])
     budget = (requested * Decimal("0.6")).quantize(Decimal("0.01")) + Decimal("0.01")
-    plan = city.post(f"{D}/plans", json={"budget": f"{budget}"}).json()
+    # a caller that pages the lines asks for the version without them (RFC 7240)
+    minimal = city.post(f"{D}/plans", json={"budget": f"{budget}"}, headers={"Prefer": "return=minimal"})
+    assert minimal.status_code == 201 and minimal.headers["preference-applied"] == "return=minimal"
+    assert "items" not in minimal.json() and minimal.json()["item_count"] == 3
+    assert minimal.headers["location"] == f"/api/v1/disbursement/plans/{minimal.json()['id']}"
+    plan = city.get(minimal.headers["location"]).json()
+    assert {k: v for k, v in plan.items() if k != "items"} == minimal.json()
+    pages = [city.get(f"{D}/plans/{plan['id']}/items", params={"limit": 2, "offset": offset}).json()
+             for offset in (0, 2)]
+    assert [p["total"] for p in pages] == [3, 3] and pages[0]["items"] + pages[1]["items"] == plan["items"]
+    assert applicant.get(f"{D}/plans/{plan['id']}/items").status_code == 404  # a draft's lines stay with the city too
     assert (plan["version"], plan["previous_id"], plan["status"]) == (draft["version"] + 1, draft["id"], "draft")
     assert Decimal(plan["total"]) == budget == sum(Decimal(i["allocated_amount"]) for i in plan["items"])
     assert plan["scaling_factor"] != "1" and plan["scaling_trace"][0]["clause"] == "N4.3"

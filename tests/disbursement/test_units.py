@@ -94,7 +94,7 @@ def _plan() -> PlanRead:
         id="p", edition="2024", version=3, status="published", budget="200000.00", type_budgets=None,
         total="100000.01", scaling_factor="0.5", unit_caps_trace=[], scaling_trace=[], left_out=[], previous_id=None,
         superseded_by=None, published_on=date(2025, 12, 10), notice_working_days=5, notice_ends_on=date(2025, 12, 17),
-        finalised_at=None, created_at=datetime(2025, 12, 10, tzinfo=timezone.utc),
+        finalised_at=None, created_at=datetime(2025, 12, 10, tzinfo=timezone.utc), item_count=2,
         items=[PlanItemRead(project_id="x", computed_amount="120000.00", capped_amount="120000.00",
                             allocated_amount="60000.01", **item),
                PlanItemRead(project_id="y", computed_amount="80000.00", capped_amount="80000.00",

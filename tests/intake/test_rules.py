@@ -68,6 +68,11 @@ def test_registration_rules(system):
     in_zone = city.get(f"{API}/applicants", params={"district_code": "210231", "limit": 200}).json()["items"]
     assert zone.json()["id"] in [a["id"] for a in in_zone] and {a["district_code"] for a in in_zone} == {"210231"}
     assert officer.get(f"{API}/applicants").json()["items"][0]["bank_account_number"].startswith("6217****")
+    # units by id (what disbursement's import reads, a hundred at a time), within the caller's scope
+    both = [zone.json()["id"], outside.json()["id"]]
+    assert {a["id"] for a in city.get(f"{API}/applicants", params={"id": both}).json()["items"]} == set(both)
+    assert [a["id"] for a in officer.get(f"{API}/applicants", params={"id": both}).json()["items"]] == both[:1]
+    assert problem(city.get(f"{API}/applicants", params={"id": ["x" * 65]}), 422)
     assert problem(city.post(f"{API}/applicants", json=applicant_body(provincial)), 409)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 from sqlmodel import func, select
 
@@ -17,18 +17,28 @@ from .. import exports, plans
 from ..db import WriteSessionDep
 from ..jobs import JOBS
 from ..models import Plan
-from ..schemas import PlanCreate, PlanRead, PlanStatus, PlanSummary
+from ..schemas import PlanCreate, PlanHead, PlanItemRead, PlanRead, PlanStatus, PlanSummary
 from .roles import CITY, MONEY_READ, PLAN_READ
 
 router = APIRouter(tags=["plans"])
 
 
-@router.post("/plans", response_model=PlanRead, status_code=201, dependencies=[CITY],
+@router.post("/plans", response_model=PlanRead | PlanHead, status_code=201, dependencies=[CITY],
              responses=problem_responses(401, 403, 409, 503, 504))
-def create_plan(data: PlanCreate, session: WriteSessionDep, principal: PrincipalDep, request: Request) -> PlanRead:
+def create_plan(data: PlanCreate, session: WriteSessionDep, principal: PrincipalDep, request: Request,
+                response: Response,
+                prefer: Annotated[str | None, Header(description="`return=minimal`: answer the version without its "
+                                                                 "lines (RFC 7240); page them with GET "
+                                                                 "/plans/{plan_id}/items")] = None
+                ) -> PlanRead | PlanHead:
     """A new plan version from the audited amounts: unit caps, then scaled to the fund to the fen (N4.3)."""
     plan = plans.build_plan(session, request.app.state.calculation, data.edition, data.budget, data.type_budgets,
                             principal, request.app.state.clock)
+    response.headers["Location"] = f"/api/v1/disbursement/plans/{plan.id}"
+    if prefer is not None and "return=minimal" in prefer.replace(" ", "").lower().split(","):
+        # a plan of a whole edition has 100,000 lines (a 36 MB answer); a caller that pages them asks for the head
+        response.headers["Preference-Applied"] = "return=minimal"
+        return plans.plan_head(session, plan)
     return plans.plan_read(session, plan)
 
 
@@ -53,6 +63,14 @@ def list_plans(session: SessionDep, principal: PrincipalDep, page: PageDep,
 def get_plan(plan_id: str, session: SessionDep, principal: PrincipalDep) -> PlanRead:
     """A plan version with its projects."""
     return plans.plan_read(session, plans.get_plan(session, plan_id, principal))
+
+
+@router.get("/plans/{plan_id}/items", response_model=Page[PlanItemRead], dependencies=[PLAN_READ],
+            responses=problem_responses(401, 403, 404))
+def list_plan_items(plan_id: str, session: SessionDep, principal: PrincipalDep, page: PageDep) -> Page[PlanItemRead]:
+    """A plan version's lines, page by page, by unit name (the same lines as GET /plans/{plan_id} holds)."""
+    plans.get_plan(session, plan_id, principal)
+    return plans.plan_items(session, plan_id, page)
 
 
 @router.get("/plans/{plan_id}/export", dependencies=[PLAN_READ], response_class=Response,
