@@ -121,8 +121,8 @@ def run() -> list[str]:
                     raise RuntimeError(f"plan of {count} failed: {full.status_code} {full.text[:500]}")
                 verdict = ("ok" if elapsed < TARGET_S else "BELOW") if count == SIZES[-1] else ""
                 lines.append(f"  {count:>8,} {elapsed:>8.2f}s {elapsed / TARGET_S:>6.2f} {grown[0]:>23.0f}MB "
-                             f"{grown[1]:>10.0f}MB {grown[2]:>6.0f}MB   {full_s:>10.2f}s {len(full.content) / MiB:>6.1f}MB"
-                             f"  {verdict}")
+                             f"{grown[1]:>10.0f}MB {grown[2]:>6.0f}MB   {full_s:>10.2f}s "
+                             f"{len(full.content) / MiB:>6.1f}MB  {verdict}")
         finally:
             client.close()
             gateway.stop()

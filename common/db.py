@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fcntl
+import time
 import zlib
 from contextlib import contextmanager
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from datetime import timezone
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import registry
 from sqlmodel import Session, select
 
@@ -76,14 +78,38 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=5,
         connect_args={"connect_timeout": 3},
     )
+    ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE_S = 1.0
+
+
+def ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it has rested over a second: under load every request reuses
+    a connection it knows to be alive, without the round trip pool_pre_ping makes each time (a pre-check's
+    statement is one round trip: the ping was a second one)."""
+    @event.listens_for(engine, "checkin")
+    def _rested_from(_dbapi_conn, record) -> None:
+        record.info["checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_rested(dbapi_conn, record, _proxy) -> None:
+        checked_in = record.info.pop("checked_in", None)
+        if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # noqa: BLE001 - whatever the driver raises, the connection is gone
+            # the pool discards this connection and checks out (or opens) another, as pool_pre_ping does
+            raise DisconnectionError("the pooled connection did not answer") from exc
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from common.db import open_service_database
@@ -46,10 +46,11 @@ def _autocommit(engine: Engine) -> Engine:
 
 
 @contextlib.contextmanager
-def read_only_session(request: Request) -> Iterator[Session]:
-    """A session in autocommit on the app's pool, for work that only reads (a pre-check): no BEGIN or COMMIT."""
-    with Session(_autocommit(request.app.state.engine)) as session:
-        yield session
+def read_only_connection(request: Request) -> Iterator[Connection]:
+    """A connection in autocommit from the app's pool, for work that only reads (a pre-check): no BEGIN or COMMIT,
+    and no ORM session around it (opening and closing one was a seventh of a pre-check's CPU)."""
+    with _autocommit(request.app.state.engine).connect() as connection:
+        yield connection
 
 
 EvaluationSessionDep = Annotated[Session, Depends(get_evaluation_session, scope="function")]

@@ -10,7 +10,9 @@ from datetime import date
 from types import SimpleNamespace
 
 from pydantic import BaseModel
-from sqlalchemy import Date, Integer, String, and_, bindparam, cast, func, literal_column, null, or_, union_all
+from sqlalchemy import (ARRAY, Date, Integer, String, and_, any_, bindparam, cast, func, literal_column, null, or_,
+                        union_all)
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from common.jobs import Line, read_csv_lines
@@ -285,32 +287,45 @@ def _typed_null(kind):
 # numbers, and the claimed projects of the same unit and type (any edition) or of the same platform (this edition).
 # Columns: what (the registry), five texts, two dates, a number.
 _T, _D, _N = (lambda: _typed_null(String)), (lambda: _typed_null(Date)), (lambda: _typed_null(Integer))
-UNIT_ROWS = union_all(
-    select(literal_column("'credit'").label("what"), CreditEntry.kind, CreditEntry.source, _T(), _T(), _T(),
-           CreditEntry.listed_on, CreditEntry.delisted_on, _N()).where(CreditEntry.uscc == bindparam("uscc")),
-    select(literal_column("'debarment'"), Debarment.reason, Debarment.source, _T(), _T(), _T(), Debarment.starts_on,
-           Debarment.ends_on, _N()).where(Debarment.uscc == bindparam("uscc")),
-    select(literal_column("'base'"), RecognisedBase.base_name, RecognisedBase.construction_supported_in, _T(), _T(),
-           _T(), RecognisedBase.recognised_on, _D(), _N()).where(RecognisedBase.uscc == bindparam("uscc")),
-    select(literal_column("'invoice'"), ClaimedInvoice.invoice_key, ClaimedInvoice.application_id, _T(), _T(), _T(),
-           _D(), _D(), ClaimedInvoice.line_no).where(
-        ClaimedInvoice.edition == bindparam("edition"),
-        ClaimedInvoice.invoice_key.in_(bindparam("invoice_keys", expanding=True)),
-        ClaimedInvoice.application_id != bindparam("application_id")),
-    select(literal_column("'project'"), ClaimedProject.application_id, ClaimedProject.uscc,
-           ClaimedProject.project_type, ClaimedProject.edition, ClaimedProject.project_key, _D(), _D(), _N()).where(
-        ClaimedProject.application_id != bindparam("application_id"),
-        or_(and_(ClaimedProject.uscc == bindparam("uscc"), ClaimedProject.project_type == bindparam("project_type")),
-            and_(ClaimedProject.edition == bindparam("edition"),
-                 ClaimedProject.project_key == bindparam("project_key")))),
-)
+
+
+def _unit_rows(invoice_keys_match):
+    """The statement, with the given match of the dossier's invoice keys."""
+    return union_all(
+        select(literal_column("'credit'").label("what"), CreditEntry.kind, CreditEntry.source, _T(), _T(), _T(),
+               CreditEntry.listed_on, CreditEntry.delisted_on, _N()).where(CreditEntry.uscc == bindparam("uscc")),
+        select(literal_column("'debarment'"), Debarment.reason, Debarment.source, _T(), _T(), _T(),
+               Debarment.starts_on, Debarment.ends_on, _N()).where(Debarment.uscc == bindparam("uscc")),
+        select(literal_column("'base'"), RecognisedBase.base_name, RecognisedBase.construction_supported_in, _T(),
+               _T(), _T(), RecognisedBase.recognised_on, _D(), _N()).where(RecognisedBase.uscc == bindparam("uscc")),
+        select(literal_column("'invoice'"), ClaimedInvoice.invoice_key, ClaimedInvoice.application_id, _T(), _T(),
+               _T(), _D(), _D(), ClaimedInvoice.line_no).where(
+            ClaimedInvoice.edition == bindparam("edition"),
+            invoice_keys_match,
+            ClaimedInvoice.application_id != bindparam("application_id")),
+        select(literal_column("'project'"), ClaimedProject.application_id, ClaimedProject.uscc,
+               ClaimedProject.project_type, ClaimedProject.edition, ClaimedProject.project_key, _D(), _D(), _N()).where(
+            ClaimedProject.application_id != bindparam("application_id"),
+            or_(and_(ClaimedProject.uscc == bindparam("uscc"),
+                     ClaimedProject.project_type == bindparam("project_type")),
+                and_(ClaimedProject.edition == bindparam("edition"),
+                     ClaimedProject.project_key == bindparam("project_key")))),
+    )
+
+
+# the dossier's invoice keys as one array parameter on PostgreSQL: the statement's text never changes, so it is
+# compiled once and prepared by the server (an expanding IN list was rendered again on every pre-check)
+UNIT_ROWS = _unit_rows(ClaimedInvoice.invoice_key.in_(bindparam("invoice_keys", expanding=True)))
+UNIT_ROWS_PG = _unit_rows(ClaimedInvoice.invoice_key == any_(bindparam("invoice_keys", type_=ARRAY(String))))
 
 
 class DossierRegistry:
     """The registries as the rules see them for one dossier on its reference date, read in one round trip."""
 
-    def __init__(self, session: Session, dossier: Dossier, edition: Edition, on: date) -> None:
-        self.session, self.dossier, self.edition, self.on = session, dossier, edition, on
+    def __init__(self, session: Session | Connection, dossier: Dossier, edition: Edition, on: date) -> None:
+        # a session's connection, or a bare connection (a pre-check reads without a session)
+        self.connection = session.connection if isinstance(session, Session) else lambda: session
+        self.dossier, self.edition, self.on = dossier, edition, on
         self.uscc = dossier.applicant.uscc
         self._cache: dict[str, object] = {}
 
@@ -333,7 +348,9 @@ class DossierRegistry:
         def compute():
             found: dict[str, list] = {"credit": [], "debarment": [], "base": [], "invoice": [], "project": []}
             # on the session's connection: a plain statement, none of the ORM's per-execution work
-            for row in self.session.connection().execute(UNIT_ROWS, {
+            connection = self.connection()
+            statement = UNIT_ROWS_PG if connection.dialect.name == "postgresql" else UNIT_ROWS
+            for row in connection.execute(statement, {
                     "uscc": self.uscc, "edition": self.dossier.edition, "project_type": self.dossier.project_type,
                     "invoice_keys": list(self._own_invoices()), "application_id": self.dossier.application_id or "",
                     # no platform name: no platform to compare (NULL equals nothing)

@@ -17,7 +17,7 @@ from common.parameters import known_editions
 from common.problems import PayloadTooLarge, problem_responses
 
 from . import registries, service
-from .db import EvaluationSessionDep, get_evaluation_session, read_only_session
+from .db import EvaluationSessionDep, get_evaluation_session, read_only_connection
 from .dossier import Dossier
 from .imports import JOBS
 from .schemas import (USCC_PATTERN, ClaimedInvoiceRead, CreditEntryIn, CreditEntryRead, DebarmentIn, DebarmentRead,
@@ -69,8 +69,8 @@ async def evaluate_dossier(dossier: Dossier, principal: PrincipalDep, request: R
         # a pre-check writes nothing and reads the registries in one indexed round trip: evaluated on the event loop
         # (under load, py-spy showed the hand-offs to the thread pool taking a third of its CPU), in autocommit: the
         # one statement needs no transaction around it (BEGIN and COMMIT were two more round trips on PostgreSQL)
-        with read_only_session(request) as session:
-            return service.evaluate(session, dossier, request.app.state.clock)
+        with read_only_connection(request) as connection:
+            return service.evaluate(connection, dossier, request.app.state.clock)
     # a submission records its claims (and may wait on another's): in the thread pool, session opened and ended there
     return await run_in_threadpool(_evaluate, dossier, request)
 

@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from common.clock import Clock, china_date
@@ -44,8 +45,11 @@ def _known_type(edition: Edition, project_type: str, on: date) -> None:
         raise Unprocessable(message, errors=[{"field": "body.project_type", "message": message, "code": "enum"}])
 
 
-def evaluate(session: Session, dossier: Dossier, clock: Clock, keep_prechecks: bool = False) -> EvaluationRead:
-    """Every check of the dossier's type and the outcome; kept with its claims when submitted (pre-checks if asked)."""
+def evaluate(session: Session | Connection, dossier: Dossier, clock: Clock, keep_prechecks: bool = False
+             ) -> EvaluationRead:
+    """Every check of the dossier's type and the outcome; kept with its claims when submitted (pre-checks if asked).
+
+    A pre-check that is not kept may be evaluated on a bare connection: it only reads the registries."""
     # parameters are those in effect on the reference date: the same dossier gets the same answer whenever it is
     # evaluated again (only the registries may have changed meanwhile)
     edition = edition_of(dossier.edition)
@@ -63,6 +67,8 @@ def evaluate(session: Session, dossier: Dossier, clock: Clock, keep_prechecks: b
                             project_type=dossier.project_type, uscc=dossier.applicant.uscc,
                             outcome=rules.outcome(checks), precheck=not submitted, reference_date=on,
                             evaluated_at=clock.now(), checks=[CheckRead(**c.__dict__) for c in checks])
+    if (submitted or keep_prechecks) and not isinstance(session, Session):
+        raise TypeError("an evaluation that is kept needs a session")  # a programming error, never a caller's
     if submitted and valid_uscc(dossier.applicant.uscc):
         try:
             record_claims(session, dossier)
