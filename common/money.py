@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import re
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from collections.abc import Iterable
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema

@@ -12,7 +12,6 @@ from common.problems import Unprocessable
 from .schemas import BudgetScalingIn, BudgetScalingRead, ScaledItem
 from .trace import Trace
 
-ZERO = Decimal("0.00")
 FACTOR_PLACES = Decimal("0.000000000001")  # the factor is reported, not used: every share is exact to the fen
 OTHERS = None  # the budget group of the types without a budget of their own
 SCALED_FIELDS = frozenset(ScaledItem.model_fields)  # given to model_construct, which otherwise works it out per item

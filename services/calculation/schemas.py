@@ -141,7 +141,6 @@ class ComputationBatchRead(BaseModel):
 
 AmountText = Annotated[str, Field(pattern=r"^\d{1,16}(\.\d{1,2})?$", examples=["123456.78"])]
 """An amount in 元 as a column holds it: a decimal string with at most two places, checked without a Decimal."""
-Column = Field(max_length=MAX_PLAN_ITEMS)
 
 
 class AllocationIn(BaseModel):

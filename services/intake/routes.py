@@ -60,14 +60,14 @@ def register_applicant(data: ApplicantCreate, session: SessionDep, principal: Pr
 def list_applicants(session: SessionDep, principal: PrincipalDep, page: PageDep,
                     uscc: Annotated[str | None, Query(description="Only the unit with this USCC")] = None,
                     district_code: Annotated[str | None, Query(description="注册地区市县代码")] = None,
-                    id: Annotated[list[Annotated[str, Field(max_length=64)]] | None, Query(
-                        max_length=MAX_PAGE_SIZE, description="Only these units (repeat the parameter: ?id=…&id=…)")
-                    ] = None,
+                    ids: Annotated[list[Annotated[str, Field(max_length=64)]] | None, Query(
+                        alias="id", max_length=MAX_PAGE_SIZE,
+                        description="Only these units (repeat the parameter: ?id=…&id=…)")] = None,
                     ) -> Page[ApplicantRead]:
     """The units the caller may see, oldest registration first."""
     query = service.scoped_applicants(principal)
-    if id:
-        query = query.where(Applicant.id.in_(id))
+    if ids:
+        query = query.where(Applicant.id.in_(ids))
     if uscc is not None:
         query = query.where(Applicant.uscc == uscc)
     if district_code is not None:
