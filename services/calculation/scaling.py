@@ -72,11 +72,11 @@ def scale_to_budget(budget: int, type_budgets: dict[str, int] | None, project_ty
         scaled, factor = scale_fens(requested, budgets[group])
         for position, value in zip(positions, scaled):
             allocated[position] = value
-        factors["other" if group == OTHERS else group] = _factor_text(factor)
+        group_factor = factors["other" if group == OTHERS else group] = _factor_text(factor)
         binds = sum(requested) > budgets[group]
         name = "the fund" if group == OTHERS and not type_budgets else (
             "the types without a budget of their own" if group == OTHERS else group)
-        trace.add(f"scale {name}", "N4.3", {"allocated": fen_text(sum(scaled)), "factor": _factor_text(factor)},
+        trace.add(f"scale {name}", "N4.3", {"allocated": fen_text(sum(scaled)), "factor": group_factor},
                   inputs={"requested": fen_text(sum(requested)), "projects": len(positions)},
                   parameter={"budget": fen_text(budgets[group])},
                   note=("over budget: scaled pro rata, floored to the fen, largest remainders get the fens left "

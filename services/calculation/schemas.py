@@ -13,6 +13,9 @@ from common.money import MONEY_JSON_SCHEMA, Money
 from .dossier import Disallowed
 
 
+AMOUNT_PATTERN = r"^\d{1,16}(\.\d{1,2})?$"  # zero or more 元, at most two places
+
+
 def _not_negative(value: Decimal) -> Decimal:
     if value < 0:
         raise ValueError("an amount here is zero or more")
@@ -20,7 +23,7 @@ def _not_negative(value: Decimal) -> Decimal:
 
 
 Amount = Annotated[Money, AfterValidator(_not_negative),
-                   WithJsonSchema({**MONEY_JSON_SCHEMA, "pattern": r"^\d{1,16}(\.\d{1,2})?$"})]
+                   WithJsonSchema({**MONEY_JSON_SCHEMA, "pattern": AMOUNT_PATTERN})]
 """An amount in 元, zero or more: a decimal string with at most two places."""
 MAX_PLAN_ITEMS = 250_000  # a plan of every project of an edition (100,000 measured in bench/plan_bench.py), with room
 Key = Annotated[str, Field(min_length=1, max_length=64, description="调用方的项目编号 / the caller's id of the project")]
@@ -139,7 +142,7 @@ class ComputationBatchRead(BaseModel):
     items: list[BatchItem[ComputationRead]]
 
 
-AmountText = Annotated[str, Field(pattern=r"^\d{1,16}(\.\d{1,2})?$", examples=["123456.78"])]
+AmountText = Annotated[str, Field(pattern=AMOUNT_PATTERN, examples=["123456.78"])]
 """An amount in 元 as a column holds it: a decimal string with at most two places, checked without a Decimal."""
 
 
