@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import JSON, Index, event, func, inspect, update
+from sqlalchemy import JSON, Index, event, func, insert, inspect, update
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -91,20 +91,41 @@ def _utc_text(instant: datetime) -> str:
     return instant.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+CONTENT_FIELDS = ("seq", "occurred_at", "actor", "role", "request_id", "resource_type", "resource_id", "action",
+                  "before", "after")
+
+
 def _content(event: AuditEventBase) -> dict[str, Any]:
-    return {"seq": event.seq, "occurred_at": _utc_text(event.occurred_at), "actor": event.actor,
-            "role": event.role, "request_id": event.request_id, "resource_type": event.resource_type,
-            "resource_id": event.resource_id, "action": event.action, "before": event.before, "after": event.after}
+    return _content_of({name: getattr(event, name) for name in CONTENT_FIELDS})
+
+
+def _content_of(values: dict[str, Any]) -> dict[str, Any]:
+    """What an event's hash covers, from its column values."""
+    return {**{name: values[name] for name in CONTENT_FIELDS}, "occurred_at": _utc_text(values["occurred_at"])}
 
 
 def append_event(session: Session, event_cls: type[AuditEventBase], head_cls: type[AuditHeadBase], *,
                  actor: str, role: str, resource_type: str, resource_id: str, action: str, occurred_at: datetime,
                  before: Any = None, after: Any = None) -> None:
     """Add one event to the chain explicitly, in the caller's transaction (for changes made without the ORM)."""
-    _append(session, event_cls, head_cls, [{"actor": actor, "role": role, "resource_type": resource_type,
-                                            "resource_id": str(resource_id), "action": action,
-                                            "occurred_at": occurred_at, "before": before, "after": after}])
-    session.flush()
+    append_events(session, event_cls, head_cls, [{
+        "actor": actor, "role": role, "resource_type": resource_type, "resource_id": str(resource_id),
+        "action": action, "occurred_at": occurred_at, "before": before, "after": after}])
+
+
+def append_events(session: Session, event_cls: type[AuditEventBase], head_cls: type[AuditHeadBase],
+                  entries: list[dict[str, Any]]) -> None:
+    """Add events (actor, role, resource_type, resource_id, action, occurred_at, before, after) to the chain in order,
+    in the caller's transaction: for changes written in bulk without the ORM, which the flush hook does not see."""
+    _append(session, event_cls, head_cls, entries)
+
+
+def answer_digest(raw: Any) -> str:
+    """How the trail records a large derived value (`__audit_digest__`): `sha256:` of its canonical JSON."""
+    # an answer kept in full where it was made (an evaluation, a computation): its fingerprint says whether it
+    # changed, without copying kilobytes into every event
+    canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class ChainReport(BaseModel):
@@ -150,10 +171,7 @@ def _recorded(obj: Any) -> Any:
         if key in mask:
             return "***"
         if key in digest and raw is not None:
-            # an answer kept in full where it was made (an evaluation, a computation): its fingerprint says whether
-            # it changed, without copying kilobytes into every event
-            canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
-            return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+            return answer_digest(raw)
         return _jsonable(raw)
     return value
 
@@ -239,19 +257,21 @@ def _append(session: Session, event_cls, head_cls, entries: list[dict]) -> None:
     """
     if not entries:
         return
-    session.execute(update(head_cls).where(head_cls.id == 1).values(seq=head_cls.seq + len(entries)))
-    head = session.execute(select(head_cls).where(head_cls.id == 1)
-                           .execution_options(populate_existing=True)).scalar_one()
-    seq, prev = head.seq - len(entries), head.last_hash
+    # plain statements, not ORM objects: a batch of hundreds of changes chains its events in one INSERT
+    head = head_cls.__table__
+    moved = session.execute(update(head).where(head.c.id == 1).values(seq=head.c.seq + len(entries))
+                            .returning(head.c.seq, head.c.last_hash)).one()
+    seq, prev = moved.seq - len(entries), moved.last_hash
+    request_id = request_id_var.get()
+    rows = []
     for fields in entries:
         seq += 1
-        audit = event_cls(seq=seq, request_id=request_id_var.get(), prev_hash=prev, hash="",
-                          **{**fields, "before": _jsonable(fields["before"]), "after": _jsonable(fields["after"])})
-        audit.hash = event_hash(prev, json.loads(json.dumps(_content(audit), default=str)))
-        prev = audit.hash
-        session.add(audit)
-    head.last_hash = prev
-    session.add(head)
+        row = {**fields, "seq": seq, "request_id": request_id, "prev_hash": prev,
+               "before": _jsonable(fields["before"]), "after": _jsonable(fields["after"])}
+        row["hash"] = prev = event_hash(prev, json.loads(json.dumps(_content_of(row), default=str)))
+        rows.append(row)
+    session.execute(insert(event_cls.__table__), rows)
+    session.execute(update(head).where(head.c.id == 1).values(last_hash=prev))
 
 
 class AuditEventRead(BaseModel):
