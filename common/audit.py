@@ -120,6 +120,12 @@ def append_events(session: Session, event_cls: type[AuditEventBase], head_cls: t
     _append(session, event_cls, head_cls, entries)
 
 
+def current_actor() -> tuple[str, str]:
+    """Who the events being recorded are by: the request's principal, or the service itself (its workers)."""
+    principal = principal_var.get()
+    return (principal.subject, principal.role) if principal is not None else ("system", "service")
+
+
 def answer_digest(raw: Any) -> str:
     """How the trail records a large derived value (`__audit_digest__`): `sha256:` of its canonical JSON."""
     # an answer kept in full where it was made (an evaluation, a computation): its fingerprint says whether it
@@ -215,8 +221,7 @@ def install_audit(event_cls: type[AuditEventBase], head_cls: type[AuditHeadBase]
     """
 
     def record(session: Session, _context, _instances) -> None:
-        principal = principal_var.get()
-        actor, role = (principal.subject, principal.role) if principal is not None else ("system", "service")
+        actor, role = current_actor()
         changes = []
         for obj in list(session.new):
             if getattr(type(obj), "__audit__", True) and not isinstance(obj, (event_cls, head_cls)):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic_core import from_json, to_json
 
 from alembic import command
 from alembic.config import Config
@@ -61,13 +62,23 @@ def is_sqlite(url_or_engine) -> bool:
     return url.startswith("sqlite")
 
 
+def json_text(value) -> str:
+    """JSON columns written by pydantic-core's serializer: 2–3 times as fast as json.dumps on a kilobyte-sized answer
+    (an evaluation's checks, a computation's trace), which the batches of an edition re-evaluated write by thousands."""
+    return to_json(value).decode()
+
+
+# the engines' JSON columns, both ways
+JSON_CODEC = {"json_serializer": json_text, "json_deserializer": from_json}
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine for the service's database; SQLite gets WAL, foreign keys and a busy timeout."""
     if is_sqlite(url):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **JSON_CODEC)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - exercised through every SQLite test
@@ -84,6 +95,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         max_overflow=pool_size,
         pool_timeout=5,
         connect_args={"connect_timeout": 3},
+        **JSON_CODEC,
     )
     ping_when_idle(engine)
     return engine

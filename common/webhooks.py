@@ -24,7 +24,7 @@ import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, HttpUrl
-from sqlalchemy import JSON, Index, and_, exists, func
+from sqlalchemy import JSON, Index, and_, exists, func, insert
 from sqlalchemy.orm import aliased, declared_attr
 from sqlmodel import Session, SQLModel, select
 from sqlmodel import Field as SQLField
@@ -115,22 +115,29 @@ def publish(session: Session, tables: WebhookTables, event_type: str, resource_t
 
 def publish_many(session: Session, tables: WebhookTables, events: list[tuple[str, str, str, dict[str, Any]]],
                  occurred_at: datetime) -> None:
-    """Record events (type, resource type, resource id, data) in order, with one flush and one subscriber lookup."""
+    """Record events (type, resource type, resource id, data) in order, with one INSERT and one subscriber lookup."""
     unknown = {event_type for event_type, *_ in events} - set(tables.event_types)
     if unknown:
         raise ValueError(f"unknown event types {sorted(unknown)}")
-    rows = [tables.event(id=f"evt_{uuid.uuid4().hex}", type=event_type, resource_type=resource_type,
-                         resource_id=str(resource_id), occurred_at=occurred_at,
-                         data=json.loads(json.dumps(data, default=str)))
+    if not events:
+        return
+    rows = [{"id": f"evt_{uuid.uuid4().hex}", "type": event_type, "resource_type": resource_type,
+             "resource_id": str(resource_id), "occurred_at": occurred_at,
+             "data": json.loads(json.dumps(data, default=str))}
             for event_type, resource_type, resource_id, data in events]
-    session.add_all(rows)
-    session.flush()  # each event's seq orders its deliveries
+    # plain statements, not ORM objects: an outbox batch announces hundreds of evaluations at once; each event's seq
+    # (given by the database, in the order of the rows) orders its deliveries
+    event_table = tables.event.__table__
+    seqs = session.execute(insert(event_table).returning(event_table.c.seq, sort_by_parameter_order=True),
+                           rows).scalars().all()
     subscriptions = session.exec(select(tables.subscription).where(tables.subscription.active)).all()
     now = _utcnow()
-    session.add_all([tables.delivery(id=str(uuid.uuid4()), subscription_id=sub.id, event_seq=event.seq,
-                                     resource_key=f"{event.resource_type}/{event.resource_id}", status="pending",
-                                     next_attempt_at=now, attempt_log=[])
-                     for event in rows for sub in subscriptions if event.type in sub.event_types])
+    deliveries = [{"id": str(uuid.uuid4()), "subscription_id": sub.id, "event_seq": seq,
+                   "resource_key": f"{row['resource_type']}/{row['resource_id']}", "status": "pending",
+                   "attempts": 0, "next_attempt_at": now, "attempt_log": []}
+                  for row, seq in zip(rows, seqs) for sub in subscriptions if row["type"] in sub.event_types]
+    if deliveries:
+        session.execute(insert(tables.delivery.__table__), deliveries)
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:

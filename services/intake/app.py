@@ -30,7 +30,7 @@ def create_app() -> FastAPI:
         except Exception:  # the store may come later: /readyz says so until it does
             pass
         app.state.policy = PolicyClients(settings, app.state.service_tokens.header)
-        app.state.outbox = OutboxWorker(app.state.engine, app.state.policy, settings.outbox_poll_s,
+        app.state.outbox = OutboxWorker(app.state.engine, app.state.policy, app.state.clock, settings.outbox_poll_s,
                                         settings.outbox_max_backoff_s, settings.outbox_batch)
         app.state.outbox.start()
         app.state.webhooks = WebhookWorker(app.state.engine, WEBHOOKS)

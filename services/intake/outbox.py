@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from collections.abc import Iterator
@@ -9,20 +10,38 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import update
-from sqlmodel import Session, select
+from pydantic_core import from_json
+from sqlalchemy import Text, bindparam, cast, select, update
+from sqlmodel import Session
 
+from common.audit import answer_digest, append_events, current_actor
+from common.clock import Clock
 from common.problems import Problem
 from common.webhooks import publish_many
 from common.worker import PollingWorker
 
 from .clients import CallFailed, PolicyClients
-from .models import WEBHOOKS, Applicant, Application, OutboxMessage
-from .service import dossier, event_summary, lock_for_writing
+from .models import WEBHOOKS, Applicant, Application, AuditEvent, AuditHead, OutboxMessage
+from .service import dossier_head, event_summary, lock_for_writing
 
 log = logging.getLogger("fundflow.intake.outbox")
 CLAIM_LEASE_S = 60
 MAX_BACKOFF_S = 60.0
+
+_applications, _applicants, _messages = Application.__table__, Applicant.__table__, OutboxMessage.__table__
+# what a dossier is made of: the application's fields, its unit's, and its content as stored (JSON text, sent on as is)
+DOSSIER_ROWS = select(_applications.c.id, _applications.c.edition, _applications.c.project_type,
+                      _applications.c.submitted_at, _applicants.c.uscc, _applicants.c.name, _applicants.c.district_code,
+                      cast(_applications.c.content, Text).label("content")).join_from(
+    _applications, _applicants, _applications.c.applicant_id == _applicants.c.id)
+# what storing an answer changes and reports: the evaluation's columns and the fields of its event
+APPLICATION_STATE = (_applications.c.id, _applications.c.applicant_id, _applications.c.edition,
+                     _applications.c.project_type, _applications.c.status, _applications.c.version,
+                     _applications.c.evaluation, _applications.c.computation, _applications.c.evaluation_status,
+                     _applications.c.evaluation_attempts, _applications.c.evaluation_error)
+# run with a list of rows: the columns set are the keys of the rows besides the id
+APPLICATION_UPDATE = update(_applications).where(_applications.c.id == bindparam("a_id"))
+MESSAGE_UPDATE = update(_messages).where(_messages.c.id == bindparam("m_id"))
 
 
 def _utcnow() -> datetime:
@@ -33,10 +52,11 @@ def _utcnow() -> datetime:
 class OutboxWorker(PollingWorker):
     """Claims due messages, calls eligibility and calculation, stores their answers; replicas share the work."""
 
-    def __init__(self, engine, clients: PolicyClients, poll_s: float, max_backoff_s: float = MAX_BACKOFF_S,
-                 batch: int = 200) -> None:
+    def __init__(self, engine, clients: PolicyClients, clock: Clock, poll_s: float,
+                 max_backoff_s: float = MAX_BACKOFF_S, batch: int = 200) -> None:
         super().__init__(poll_s)
         self.engine = engine
+        self.clock = clock  # the programme's clock, which the audit trail's events are stamped with
         self.clients = clients
         self.max_backoff_s = max_backoff_s
         self.batch = batch
@@ -55,103 +75,110 @@ class OutboxWorker(PollingWorker):
         claimed = await run_in_threadpool(self._claim, self.batch)
         if not claimed:
             return False
-        dossiers = [document for _, document in claimed]
+        message_ids, body = claimed
         try:
-            # one call to each service for the whole batch, both at once: each bounded by the clients' timeout, so
-            # the batch ends well inside its lease
-            evaluations, computations = await asyncio.gather(self.clients.evaluate_many(dossiers),
-                                                             self.clients.compute_many(dossiers))
+            # one call to each service for the whole batch, both at once and with the same body: each bounded by the
+            # clients' timeout, so the batch ends well inside its lease
+            evaluations, computations = await asyncio.gather(self.clients.evaluate_many(body, len(message_ids)),
+                                                             self.clients.compute_many(body, len(message_ids)))
         except Exception as exc:  # any failure of the other side (down, slow, non-2xx): retry later, visibly
-            answers = [(None, None, _reason(exc))] * len(claimed)
+            answers = [(None, None, _reason(exc))] * len(message_ids)
         else:
             answers = [_answer(e, c) for e, c in zip(evaluations, computations)]
         try:
-            await run_in_threadpool(self._store, [message_id for message_id, _ in claimed], answers)
+            await run_in_threadpool(self._store, message_ids, answers)
         except Exception as exc:
             # the answers could not be stored (the database away): the lease expires and the messages are taken again
-            log.error("storing %s evaluations failed: %s", len(claimed), exc.__class__.__name__)
+            log.error("storing %s evaluations failed: %s", len(message_ids), exc.__class__.__name__)
         return True
 
-    def _claim(self, batch: int) -> list[tuple[str, dict]]:
-        """Take due messages under a lease, with the dossier of each.
+    def _claim(self, batch: int) -> tuple[list[str], bytes] | None:
+        """Take due messages under a lease: their ids and the request body of their dossiers.
 
         A message is taken by moving its due time forward only if nobody moved it first: with several
         processes on one database (replicas, or SQLite without SKIP LOCKED) each message has one taker.
         """
         now = _utcnow()
         lease = now + timedelta(seconds=CLAIM_LEASE_S)
-        with Session(self.engine) as session:
-            query = (select(OutboxMessage).where(OutboxMessage.status == "pending",
-                                                 OutboxMessage.next_attempt_at <= now)
-                     .order_by(OutboxMessage.created_at).limit(batch))
-            if session.get_bind().dialect.name == "postgresql":
+        messages = _messages
+        # plain statements on a connection: the batch reads and writes columns, no ORM objects to build
+        with self.engine.begin() as connection:
+            query = (select(messages.c.id, messages.c.application_id)
+                     .where(messages.c.status == "pending", messages.c.next_attempt_at <= now)
+                     .order_by(messages.c.created_at).limit(batch))
+            if connection.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            messages = {m.id: m for m in session.exec(query).all()}
-            if not messages:
-                return []
+            due = connection.execute(query).all()
+            if not due:
+                return None
             # still due means nobody moved it first: one statement takes what is still ours to take
-            moved = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(list(messages)), OutboxMessage.status == "pending",
-                       OutboxMessage.next_attempt_at <= now)
-                .values(next_attempt_at=lease).returning(OutboxMessage.id)
-                .execution_options(synchronize_session=False)).scalars().all()
-            taken = [messages[message_id] for message_id in messages if message_id in set(moved)]
-            applications = _by_id(session, Application, [m.application_id for m in taken])
-            # held while the dossiers are built: the identity map keeps only what someone references
-            applicants = _by_id(session, Applicant, [a.applicant_id for a in applications.values()])
-            claimed = [(m.id, dossier(session, applications[m.application_id])) for m in taken]
-            del applicants
-            session.commit()
-            return claimed
+            moved = set(connection.execute(
+                update(messages).where(messages.c.id.in_([m.id for m in due]), messages.c.status == "pending",
+                                       messages.c.next_attempt_at <= now)
+                .values(next_attempt_at=lease).returning(messages.c.id)).scalars())
+            taken = [m for m in due if m.id in moved]
+            if not taken:
+                return None
+            rows = {row.id: row for row in connection.execute(DOSSIER_ROWS.where(
+                _applications.c.id.in_({m.application_id for m in taken})))}
+        return [m.id for m in taken], dossiers_body([rows[m.application_id] for m in taken])
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
         with Session(self.engine) as session:
-            lock_for_writing(session)
+            lock_for_writing(session)  # head, then rows: the lock order of every writing request
             yield session
 
     def _store(self, message_ids: list[str], answers: list[tuple[dict | None, dict | None, str | None]]) -> None:
-        """Record each message's answers, or its failure and when to try again, in one transaction."""
+        """Record each message's answers, or its failure and when to try again, in one transaction.
+
+        Written as plain statements, one per kind of change for the whole batch; the audit events the ORM hook would
+        have recorded for each application's change are appended explicitly (common.audit.append_events)."""
+        messages, applications = _messages, _applications
         with self._session() as session:
-            messages = _by_id(session, OutboxMessage, message_ids)
-            applications = _by_id(session, Application, [m.application_id for m in messages.values()])
-            failures, events = [], []
+            state = {m.id: m for m in session.execute(select(
+                messages.c.id, messages.c.application_id, messages.c.status, messages.c.attempts)
+                .where(messages.c.id.in_(message_ids)))}
+            current = {a.id: a for a in session.execute(select(*APPLICATION_STATE).where(
+                applications.c.id.in_({m.application_id for m in state.values()})))}
+            answered, retried, done, failed, audits, events, failures = [], [], [], [], [], [], []
+            now = self.clock.now()
             for message_id, (evaluation, computation, error) in zip(message_ids, answers):
-                message = messages[message_id]
-                application = applications[message.application_id]
-                message.attempts += 1
+                message = state[message_id]
+                attempts = message.attempts + 1
+                application = current[message.application_id]
+                # not pending: replaced by a resubmission meanwhile, its answers are stale
+                in_play = message.status == "pending"
                 if error is None:
-                    events += self._done(message, application, evaluation, computation)
+                    answered.append({"m_id": message_id, "status": "done" if in_play else message.status,
+                                     "attempts": attempts})
+                    change = {"evaluation": evaluation, "computation": computation, "evaluation_status": "done",
+                              "evaluation_attempts": attempts, "evaluation_error": None}
+                    if in_play:
+                        done.append({**change, "a_id": application.id})
+                        events.append(("evaluation.ready", "application", application.id, {
+                            **event_summary(application), "outcome": evaluation.get("outcome"),
+                            "amount": computation.get("amount")}))
                 else:
-                    self._failed(message, application, error)
-                    failures.append((message.id, message.attempts, error))
+                    retried.append({"m_id": message_id, "attempts": attempts, "last_error": error,
+                                    "next_attempt_at": _utcnow() + timedelta(seconds=self.backoff_s(attempts))})
+                    failures.append((message_id, attempts, error))
+                    change = {"evaluation_status": "failed_retrying", "evaluation_attempts": attempts,
+                              "evaluation_error": error}
+                    if in_play:
+                        failed.append({**change, "a_id": application.id})
+                if in_play:
+                    audits.append(_audit_entry(application, change, now))
+            # each list holds rows changed alike: one UPDATE run for all of them (its SET names their keys)
+            for statement, changes in ((MESSAGE_UPDATE, answered), (MESSAGE_UPDATE, retried),
+                                       (APPLICATION_UPDATE, done), (APPLICATION_UPDATE, failed)):
+                if changes:
+                    session.execute(statement, changes)
+            append_events(session, AuditEvent, AuditHead, [entry for entry in audits if entry["after"]])
             publish_many(session, WEBHOOKS, events, _utcnow())
             session.commit()
         for message_id, attempts, error in failures[:5]:  # the first few say why; the rest is the same story
             log.warning("evaluation of %s failed (attempt %s), retrying: %s", message_id, attempts, error)
-
-    @staticmethod
-    def _done(message: OutboxMessage, application: Application, evaluation: dict, computation: dict) -> list[tuple]:
-        """Store the answers; the event announcing them (none when the message was replaced meanwhile)."""
-        if message.status != "pending":  # replaced by a resubmission meanwhile: its answers are stale
-            return []
-        message.status = "done"
-        application.evaluation, application.computation = evaluation, computation
-        application.evaluation_status = "done"
-        application.evaluation_attempts = message.attempts
-        application.evaluation_error = None
-        return [("evaluation.ready", "application", application.id,
-                 {**event_summary(application), "outcome": evaluation.get("outcome"),
-                  "amount": computation.get("amount")})]
-
-    def _failed(self, message: OutboxMessage, application: Application, error: str) -> None:
-        message.last_error = error
-        message.next_attempt_at = _utcnow() + timedelta(seconds=self.backoff_s(message.attempts))
-        if message.status == "pending":
-            application.evaluation_status = "failed_retrying"
-            application.evaluation_attempts = message.attempts
-            application.evaluation_error = error
 
     def backoff_s(self, attempts: int) -> float:
         """Seconds before the next attempt: doubling from one second up to the ceiling, with a little jitter."""
@@ -166,9 +193,30 @@ def _answer(evaluation: dict, computation: dict) -> tuple[dict | None, dict | No
     return evaluation["result"], computation["result"], None
 
 
-def _by_id(session: Session, table, ids: list[str]) -> dict:
-    """Rows of `table` by id, in one query."""
-    return {row.id: row for row in session.exec(select(table).where(table.id.in_(ids)))} if ids else {}
+def dossiers_body(rows) -> bytes:
+    """The batch request's body: each dossier with its content as stored, parsed only for the pledge it declares."""
+    items = []
+    for row in rows:
+        head = json.dumps(dossier_head(row, row, from_json(row.content)), ensure_ascii=False)
+        items.append(f'{head[:-1]}, "content": {row.content}}}')
+    return ('{"items": [' + ", ".join(items) + "]}").encode()
+
+
+def _audit_entry(application, change: dict, now: datetime) -> dict:
+    """The audit event the ORM's flush hook would record for this change of an application (common.audit)."""
+    actor, role = current_actor()
+    before, after = {}, {}
+    for column, new in change.items():
+        old = getattr(application, column)
+        if old != new:
+            before[column], after[column] = _recorded(column, old), _recorded(column, new)
+    return {"actor": actor, "role": role, "resource_type": "application", "resource_id": application.id,
+            "action": "update", "occurred_at": now, "before": before, "after": after}
+
+
+def _recorded(column: str, value):
+    # an evaluation or a computation is recorded by its digest (Application.__audit_digest__)
+    return answer_digest(value) if column in Application.__audit_digest__ and value is not None else value
 
 
 def _reason(exc: Exception) -> str:

@@ -372,12 +372,16 @@ def list_applications(session: Session, principal: Principal, *, status: str | N
 def dossier(session: Session, application: Application) -> dict:
     """The self-contained dossier eligibility and calculation receive (docs/dossier.md)."""
     applicant = session.get(Applicant, application.applicant_id)
+    return {**dossier_head(application, applicant, application.content), "content": application.content}
+
+
+def dossier_head(application, applicant, content: dict) -> dict:
+    """A dossier's fields but its content, from an application and its unit (rows or objects with their columns)."""
     return {
         "edition": application.edition, "application_id": application.id, "project_type": application.project_type,
         "submitted_at": application.submitted_at.isoformat() if application.submitted_at else None,
         "applicant": {"uscc": applicant.uscc, "name": applicant.name, "district_code": applicant.district_code,
                       # declared by pledge 1 of the commitment letter (附件1): 依法注册，具有独立法人资格
-                      "independent_legal_person": bool(application.content.get("f1_commitment", {})
+                      "independent_legal_person": bool(content.get("f1_commitment", {})
                                                        .get("pledges", {}).get("lawful_registration"))},
-        "content": application.content,
     }

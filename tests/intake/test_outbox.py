@@ -5,6 +5,8 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from common.audit import answer_digest
+
 from ..test_slice import submitted_platform_application, wait_for
 
 
@@ -55,6 +57,21 @@ def test_the_outbox_delivers_after_eligibility_comes_back(system):
     assert done["evaluation"]["outcome"] == "eligible" and done["computation"]["amount"] == "100000.00"
     assert done["evaluation_attempts"] > refused["evaluation_attempts"] and done["evaluation_error"] is None
     assert done["status"] == "submitted"  # the evaluation changed nothing of the application itself
+    # every attempt stored is in the audit trail, by the service; the answers recorded by their digests
+    city = system.client_for("city_officer")
+    trail = city.get("/api/v1/intake/audit-events", params={
+        "resource_type": "application", "resource_id": application["id"], "limit": 100}).json()["items"]
+    events = [e for e in trail if e["actor"] == "system"]
+    assert [e["action"] for e in events] == ["update"] * len(events) and {e["role"] for e in events} == {"service"}
+    assert len(events) == done["evaluation_attempts"]
+    assert events[0]["after"]["evaluation_status"] == "failed_retrying"
+    assert "eligibility" in events[0]["after"]["evaluation_error"]
+    stored = events[-1]
+    assert stored["after"]["evaluation_status"] == "done" and stored["after"]["evaluation_error"] is None
+    assert stored["before"]["evaluation"] is None
+    assert stored["after"]["evaluation"] == answer_digest(done["evaluation"])
+    assert stored["after"]["computation"] == answer_digest(done["computation"])
+    assert city.get("/api/v1/intake/audit-events/verify").json()["valid"] is True
 
 
 def test_a_resubmission_is_evaluated_on_its_new_content(system):
