@@ -6,18 +6,45 @@ exceeded (POLICY.md, "Project types"). Decimal only.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
 from common.money import FEN, format_money
-from common.parameters import Edition
+from common.parameters import Edition, Parameter
 
 from .dossier import Dossier
 from .trace import Cited, Trace, cited
 
 ZERO = Decimal("0.00")
+
+
+@dataclass
+class InEffect:
+    """An edition's parameters in effect on one reference date, each looked up once (a batch shares them)."""
+
+    edition: Edition
+    on: date
+    _cited: dict[str, Cited] = field(default_factory=dict, init=False, repr=False)
+    _unit_caps: list[tuple[str, Parameter]] | None = field(default=None, init=False, repr=False)
+
+    def param(self, path: str) -> Cited:
+        """A parameter of the edition by its full path, as in effect on the date."""
+        found = self._cited.get(path)
+        if found is None:
+            # not kept when it raises (no value in effect): every dossier gets the same error
+            found = self._cited[path] = cited(self.edition, path, self.on)
+        return found
+
+    def unit_cap_lists(self) -> list[tuple[str, Parameter]]:
+        """(group, project types parameter) of every per-unit cap (G1.3.3, G5.2), in the order of their paths."""
+        if self._unit_caps is None:
+            self._unit_caps = [(path.rpartition(".")[0], parameter)
+                               for path, parameter in sorted(self.edition.under("unit_caps").items())
+                               if path.rpartition(".")[2] == "project_types"]
+        return self._unit_caps
 
 
 @dataclass
@@ -28,10 +55,11 @@ class Pricing:
     edition: Edition
     on: date
     trace: Trace
+    in_effect: InEffect
 
     def param(self, path: str) -> Cited:
         """A parameter of the edition by its full path."""
-        return cited(self.edition, path, self.on)
+        return self.in_effect.param(path)
 
     def own(self, name: str) -> Cited | None:
         """The project type's own parameter, or None when the edition has none."""
@@ -55,9 +83,8 @@ def floor_fen(value: Decimal) -> Decimal:
 
 def unit_cap_of(pricing: Pricing) -> tuple[str, Cited] | None:
     """(group, cap) of the per-unit cap that covers the project type (G1.3.3, G5.2), if any."""
-    for path, parameter in sorted(pricing.edition.under("unit_caps").items()):
-        group, _, leaf = path.rpartition(".")
-        if leaf == "project_types" and pricing.dossier.project_type in parameter.at(pricing.on)[1]:
+    for group, parameter in pricing.in_effect.unit_cap_lists():
+        if pricing.dossier.project_type in parameter.at(pricing.on)[1]:
             return group, pricing.param(f"unit_caps.{group}.cap")
     return None
 
@@ -108,8 +135,10 @@ def award(pricing: Pricing) -> Decimal:
 Method = Callable[[Pricing], Decimal]
 
 
+@functools.cache
 def methods() -> dict[str, Method]:
     """The amount methods an edition may name."""
+    # imported here, once: those modules import this one
     from .certification import certification_fees
     from .expenses import expense_share
     from .interest import interest_subsidy
@@ -117,10 +146,11 @@ def methods() -> dict[str, Method]:
             "interest_subsidy": interest_subsidy}
 
 
-def compute(dossier: Dossier, edition: Edition, on: date) -> tuple[Decimal, Trace]:
-    """The amount of one project and its trace."""
+def compute(dossier: Dossier, edition: Edition, on: date, in_effect: InEffect | None = None
+            ) -> tuple[Decimal, Trace]:
+    """The amount of one project and its trace (`in_effect`: the edition's parameters on `on`, shared by a batch)."""
     trace = Trace()
-    pricing = Pricing(dossier, edition, on, trace)
+    pricing = Pricing(dossier, edition, on, trace, in_effect or InEffect(edition, on))
     method = pricing.own("amount_method")
     amount = methods()[method.value](pricing)
     trace.add("amount", method.clause, amount, inputs={"project_type": dossier.project_type,

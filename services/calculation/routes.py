@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from common.auth import PrincipalDep, require_roles
-from common.batch import run_batch
 from common.db import SessionDep, get_session
 from common.pagination import Page, PageDep
 from common.problems import problem_responses
@@ -45,9 +44,8 @@ def _compute_kept(dossier: Dossier, request: Request) -> ComputationRead:
 def compute_amounts(data: ComputationBatchIn, session: SessionDep, request: Request) -> ComputationBatchRead:
     """Price up to 500 dossiers in one request and one transaction (an edition re-priced); each answered alone."""
     state = request.app.state
-    return ComputationBatchRead(items=run_batch(
-        data.items, Dossier, lambda d: service.compute(session, d, state.clock, state.settings.keep_prechecks),
-        request.url.path))
+    return ComputationBatchRead(items=service.compute_batch(session, data.items, state.clock,
+                                                            state.settings.keep_prechecks, request.url.path))
 
 
 @router.post("/applications/{application_id}/computations", response_model=ComputationRead, tags=["computations"],

@@ -2,6 +2,7 @@
 result and why, so that an officer or auditor can redo the sum by hand."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -19,10 +20,16 @@ class Cited:
     clause: str
     effective_from: date
 
-    def cite(self) -> dict[str, Any]:
-        """{name, value, clause, effective_from} for a trace step."""
+    @functools.cached_property
+    def _shown(self) -> dict[str, Any]:
+        """The citation, worked out on first use."""
         return {"name": self.path, "value": text(self.value), "clause": self.clause,
                 "effective_from": self.effective_from.isoformat()}
+
+    def cite(self) -> dict[str, Any]:
+        """{name, value, clause, effective_from} for a trace step."""
+        # written out once per parameter (a batch cites the same ones in every trace); each step gets its own dict
+        return dict(self._shown)
 
 
 def cited(edition: Edition, path: str, on: date | None) -> Cited:
@@ -32,8 +39,13 @@ def cited(edition: Edition, path: str, on: date | None) -> Cited:
     return Cited(path, value, parameter.clause, effective)
 
 
+PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
 def text(value: Any) -> Any:
     """A value as the trace shows it: decimals and dates as strings."""
+    if type(value) in PLAIN:  # most leaves: shown as they are, without the checks below
+        return value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, date):
