@@ -36,16 +36,34 @@ def batch_items_field(schema: str) -> Any:
 def run_batch(items: list[dict[str, Any]], model: type[In], act: Callable[[In], Out], instance: str
               ) -> list[BatchItem[Out]]:
     """Validate and act on each item in order; a refused item gets its problem, the others go on."""
-    answers: list[BatchItem[Out]] = []
-    for index, raw in enumerate(items):
+    return answer_each(validated(items, model), act, instance)
+
+
+def validated(items: list[dict[str, Any]], model: type[In]) -> list[In | ValidationError]:
+    """Each item as the model, or why it is not one (for an operation that reads what all items need at once)."""
+    checked: list[In | ValidationError] = []
+    for raw in items:
         try:
-            answers.append(BatchItem(index=index, result=act(model.model_validate(raw))))
+            checked.append(model.model_validate(raw))
         except ValidationError as exc:
-            errors = field_errors(exc.errors())
+            checked.append(exc)
+    return checked
+
+
+def answer_each(checked: list[In | ValidationError], act: Callable[[In], Out], instance: str
+                ) -> list[BatchItem[Out]]:
+    """Act on each validated item in order; an invalid or refused item gets its problem, the others go on."""
+    answers: list[BatchItem[Out]] = []
+    for index, item in enumerate(checked):
+        if isinstance(item, ValidationError):
+            errors = field_errors(item.errors())
             detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
             answers.append(BatchItem(index=index, problem=problem_body(
                 422, "validation-error", "Invalid input", f"Item {index} is not valid: {detail}", instance=instance,
                 errors=errors)))
+            continue
+        try:
+            answers.append(BatchItem(index=index, result=act(item)))
         except Problem as exc:
             if exc.status >= 500 or exc.status == 409:
                 raise  # the whole batch cannot be answered now (a dependency away, a concurrent writer)

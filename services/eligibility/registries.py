@@ -1,6 +1,6 @@
 """The registries the rules consult: credit list (N3.1), debarments (N3.2), recognised TCM bases (G5.1.1) and the
 invoices and projects submitted applications claim (N3.3, G5.1.3). Imports, listings, and what they hold
-against one unit on a reference date."""
+against one unit on a reference date (read for one dossier, or for a whole batch of them at once)."""
 from __future__ import annotations
 
 import json
@@ -10,8 +10,8 @@ from datetime import date
 from types import SimpleNamespace
 
 from pydantic import BaseModel
-from sqlalchemy import (ARRAY, Date, Integer, String, and_, any_, bindparam, cast, func, literal_column, null, or_,
-                        union_all)
+from sqlalchemy import (ARRAY, Date, Integer, String, and_, any_, bindparam, cast, delete, func, insert,
+                        literal_column, null, or_, union_all)
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
@@ -320,12 +320,15 @@ UNIT_ROWS_PG = _unit_rows(ClaimedInvoice.invoice_key == any_(bindparam("invoice_
 
 
 class DossierRegistry:
-    """The registries as the rules see them for one dossier on its reference date, read in one round trip."""
+    """The registries as the rules see them for one dossier on its reference date, read in one round trip (or taken
+    from its batch's BatchRegistry)."""
 
-    def __init__(self, session: Session | Connection, dossier: Dossier, edition: Edition, on: date) -> None:
+    def __init__(self, session: Session | Connection, dossier: Dossier, edition: Edition, on: date,
+                 batch: BatchRegistry | None = None) -> None:
         # a session's connection, or a bare connection (a pre-check reads without a session)
         self.connection = session.connection if isinstance(session, Session) else lambda: session
         self.dossier, self.edition, self.on = dossier, edition, on
+        self.batch = batch  # the rows read for the dossier's whole batch, else one statement of its own
         self.uscc = dossier.applicant.uscc
         self._cache: dict[str, object] = {}
 
@@ -346,6 +349,8 @@ class DossierRegistry:
     def _rows(self, what: str) -> list:
         """The rows of one registry read for this dossier (all of them are read at the first question)."""
         def compute():
+            if self.batch is not None:
+                return self.batch.rows_for(self.dossier, list(self._own_invoices()))
             found: dict[str, list] = {"credit": [], "debarment": [], "base": [], "invoice": [], "project": []}
             # on the session's connection: a plain statement, none of the ORM's per-execution work
             connection = self.connection()
@@ -437,21 +442,177 @@ class DossierRegistry:
         return self._once("earlier", compute)
 
 
-def record_claims(session: Session, dossier: Dossier) -> None:
-    """Remember a submitted application's project and invoice numbers (re-evaluating replaces them)."""
-    for table in (ClaimedInvoice, ClaimedProject):
-        for old in session.exec(select(table).where(table.application_id == dossier.application_id)):
-            session.delete(old)
-    session.flush()
+# --- what the rules ask, for a batch of dossiers ---------------------------------------------------------------
+
+def _batch_rows(match):
+    """The batch's statement: the per-dossier statement's columns, then the key a row is dealt out by (a unit's USCC,
+    an invoice claim's edition). Claims are read by looser keys than a dossier's (every claim of the batch's units, of
+    its editions' invoice keys and platforms); BatchRegistry keeps only what each dossier's statement would read."""
+    return union_all(
+        select(literal_column("'credit'").label("what"), CreditEntry.kind, CreditEntry.source, _T(), _T(), _T(),
+               CreditEntry.listed_on, CreditEntry.delisted_on, _N(), CreditEntry.uscc).where(
+            match(CreditEntry.uscc, "usccs")),
+        select(literal_column("'debarment'"), Debarment.reason, Debarment.source, _T(), _T(), _T(),
+               Debarment.starts_on, Debarment.ends_on, _N(), Debarment.uscc).where(match(Debarment.uscc, "usccs")),
+        select(literal_column("'base'"), RecognisedBase.base_name, RecognisedBase.construction_supported_in, _T(),
+               _T(), _T(), RecognisedBase.recognised_on, _D(), _N(), RecognisedBase.uscc).where(
+            match(RecognisedBase.uscc, "usccs")),
+        select(literal_column("'invoice'"), ClaimedInvoice.invoice_key, ClaimedInvoice.application_id, _T(), _T(),
+               _T(), _D(), _D(), ClaimedInvoice.line_no, ClaimedInvoice.edition).where(
+            match(ClaimedInvoice.edition, "editions"), match(ClaimedInvoice.invoice_key, "invoice_keys")),
+        select(literal_column("'project'"), ClaimedProject.application_id, ClaimedProject.uscc,
+               ClaimedProject.project_type, ClaimedProject.edition, ClaimedProject.project_key, _D(), _D(), _N(),
+               _T()).where(or_(match(ClaimedProject.uscc, "usccs"),
+                               and_(match(ClaimedProject.edition, "editions"),
+                                    match(ClaimedProject.project_key, "project_keys")))),
+    )
+
+
+def _in_list(column, name):
+    """The column among a list parameter's values, as an expanding IN (SQLite)."""
+    return column.in_(bindparam(name, expanding=True))
+
+
+def _in_array(column, name):
+    """The column among an array parameter's values (PostgreSQL)."""
+    return column == any_(bindparam(name, type_=ARRAY(String)))
+
+
+# as for one dossier: arrays on PostgreSQL (one statement text, prepared once), expanding IN lists on SQLite
+BATCH_ROWS = _batch_rows(_in_list)
+BATCH_ROWS_PG = _batch_rows(_in_array)
+# values per list in one SQLite statement: the USCCs appear four times, so a chunk stays far below SQLite's limit of
+# 32,766 variables; PostgreSQL takes each list as one parameter
+SQLITE_CHUNK = 1000
+
+
+def _chunks(values: list[str], count: int) -> list[list[str]]:
+    """The values in `count` slices of (nearly) equal size, some possibly empty."""
+    size = -(-len(values) // count)
+    return [values[i * size:(i + 1) * size] for i in range(count)]
+
+
+def _read_batch(connection: Connection, dossiers: list[Dossier]) -> list:
+    """The rows the batch's statement reads for these dossiers (on SQLite in as many statements as its chunks)."""
+    if not dossiers:
+        return []
+    usccs = sorted({d.applicant.uscc for d in dossiers})
+    editions = sorted({d.edition for d in dossiers})
+    invoice_keys = sorted({invoice_key(line.invoice_number) for d in dossiers for line in d.content.f3_expenses or []})
+    project_keys = sorted({key for key in map(project_key, dossiers) if key})
+    if connection.dialect.name == "postgresql":
+        return connection.execute(BATCH_ROWS_PG, {"usccs": usccs, "editions": editions, "invoice_keys": invoice_keys,
+                                                  "project_keys": project_keys}).all()
+    count = max(1, -(-max(len(usccs), len(invoice_keys), len(project_keys)) // SQLITE_CHUNK))
+    rows = []
+    # the i-th slice of each list together: a unit's rows and an invoice key's claims are read once; a project
+    # claim may come twice (its unit in one slice, its platform in another), BatchRegistry keeps it once
+    for some_usccs, some_invoice_keys, some_project_keys in zip(
+            _chunks(usccs, count), _chunks(invoice_keys, count), _chunks(project_keys, count)):
+        rows += connection.execute(BATCH_ROWS, {"usccs": some_usccs, "editions": editions,
+                                                "invoice_keys": some_invoice_keys,
+                                                "project_keys": some_project_keys}).all()
+    return rows
+
+
+def claims_of(dossier: Dossier) -> tuple[dict, list[dict]]:
+    """A submitted application's project and invoice numbers, as the claim tables keep them (N3.3)."""
     uscc = dossier.applicant.uscc
-    session.add(ClaimedProject(edition=dossier.edition, application_id=dossier.application_id, uscc=uscc,
-                               project_type=dossier.project_type, project_key=project_key(dossier)))
-    seen = set()
+    project = {"edition": dossier.edition, "application_id": dossier.application_id, "uscc": uscc,
+               "project_type": dossier.project_type, "project_key": project_key(dossier)}
+    invoices, seen = [], set()
     for line in dossier.content.f3_expenses or []:
         if (line.invoice_number, line.line_no) in seen:  # the same line given twice is one claim
             continue
         seen.add((line.invoice_number, line.line_no))
-        session.add(ClaimedInvoice(edition=dossier.edition, application_id=dossier.application_id,
-                                   invoice_number=line.invoice_number, invoice_key=invoice_key(line.invoice_number),
-                                   line_no=line.line_no, uscc=uscc, project_type=dossier.project_type))
-    session.flush()
+        invoices.append({"edition": dossier.edition, "application_id": dossier.application_id,
+                         "invoice_number": line.invoice_number, "invoice_key": invoice_key(line.invoice_number),
+                         "line_no": line.line_no, "uscc": uscc, "project_type": dossier.project_type})
+    return project, invoices
+
+
+class BatchRegistry:
+    """The registries as each dossier of a batch sees them, read once for the whole batch.
+
+    The batch is evaluated as if each dossier's claims were written before the next one is evaluated: a dossier sees
+    the claims the dossiers before it recorded (they replace their application's claims read from the database) and
+    the database's claims of the applications after it. So the later of two new applications claiming one invoice is
+    the one flagged (N3.3), exactly as when they are evaluated one by one."""
+
+    def __init__(self, connection: Connection, dossiers: list[Dossier]) -> None:
+        self.units: dict[str, dict[str, list]] = {}  # USCC -> its credit entries, debarments and base (N3.1, N3.2)
+        self.invoices: dict[tuple[str, str], list] = {}  # (edition, invoice key) -> its claims, in the order read
+        self.invoiced: dict[str, set[tuple[str, str]]] = {}  # application -> the (edition, invoice key) it claims
+        self.projects: dict[str, tuple] = {}  # application -> its project claim
+        self.by_unit_type: dict[tuple[str, str], set[str]] = {}  # (USCC, project type) -> applications
+        self.by_platform: dict[tuple[str, str], set[str]] = {}  # (edition, project key) -> applications
+        self.recorded: dict[str, tuple[dict, list[dict]]] = {}  # application -> claims to write, latest last
+        for row in _read_batch(connection, dossiers):
+            if row[0] == "invoice":
+                self._add_invoice(tuple(row))
+            elif row[0] == "project":
+                if row[1] not in self.projects:  # read twice on SQLite when its keys fell in two chunks
+                    self._add_project(tuple(row))
+            else:
+                self.units.setdefault(row[9], {}).setdefault(row[0], []).append(row)
+
+    def _add_invoice(self, row: tuple) -> None:
+        bucket = (row[9], row[1])
+        self.invoices.setdefault(bucket, []).append(row)
+        self.invoiced.setdefault(row[2], set()).add(bucket)
+
+    def _add_project(self, row: tuple) -> None:
+        self.projects[row[1]] = row
+        self.by_unit_type.setdefault((row[2], row[3]), set()).add(row[1])
+        self.by_platform.setdefault((row[4], row[5]), set()).add(row[1])
+
+    def rows_for(self, dossier: Dossier, invoice_keys: list[str]) -> dict[str, list]:
+        """What UNIT_ROWS would read for the dossier now: the same registries and claims, by the same filters."""
+        own = dossier.application_id or ""
+        unit = self.units.get(dossier.applicant.uscc, {})
+        found = {what: unit.get(what, []) for what in ("credit", "debarment", "base")}
+        # N3.3: the edition's claims of the dossier's invoice keys by other applications
+        found["invoice"] = [row for key in invoice_keys for row in self.invoices.get((dossier.edition, key), ())
+                            if row[2] != own]
+        # N3.3, G5.1.3: other applications of the unit and type (any edition), or of the platform (this edition);
+        # no platform name, no platform to compare
+        applications = set(self.by_unit_type.get((dossier.applicant.uscc, dossier.project_type), ()))
+        key = project_key(dossier)
+        if key:
+            applications |= self.by_platform.get((dossier.edition, key), set())
+        applications.discard(own)
+        found["project"] = [self.projects[application_id] for application_id in sorted(applications)]
+        return found
+
+    def record(self, dossier: Dossier) -> None:
+        """Replace the application's claims, for the dossiers after it and the write at the end."""
+        application_id = dossier.application_id
+        for bucket in self.invoiced.pop(application_id, ()):
+            self.invoices[bucket] = [row for row in self.invoices[bucket] if row[2] != application_id]
+        old = self.projects.pop(application_id, None)
+        if old is not None:
+            self.by_unit_type[(old[2], old[3])].discard(application_id)
+            self.by_platform[(old[4], old[5])].discard(application_id)
+        project, invoices = claims_of(dossier)
+        self._add_project(("project", application_id, project["uscc"], project["project_type"], project["edition"],
+                           project["project_key"], None, None, None, None))
+        for claim in invoices:
+            self._add_invoice(("invoice", claim["invoice_key"], application_id, None, None, None, None, None,
+                               claim["line_no"], claim["edition"]))
+        self.recorded.pop(application_id, None)  # evaluated twice in the batch: the later claims stand
+        self.recorded[application_id] = (project, invoices)
+
+    def write(self, connection: Connection) -> None:
+        """Replace the recorded applications' claims: one delete and one insert per table."""
+        if not self.recorded:
+            return
+        applications = list(self.recorded)
+        match = _in_array if connection.dialect.name == "postgresql" else _in_list
+        for table in (ClaimedInvoice, ClaimedProject):
+            # at most 500 applications (a batch): within SQLite's variable limit
+            connection.execute(delete(table.__table__).where(match(table.__table__.c.application_id, "ids")),
+                               {"ids": applications})
+        connection.execute(insert(ClaimedProject.__table__), [project for project, _ in self.recorded.values()])
+        invoices = [claim for _, claims in self.recorded.values() for claim in claims]
+        if invoices:
+            connection.execute(insert(ClaimedInvoice.__table__), invoices)

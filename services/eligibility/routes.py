@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from common.auth import PrincipalDep, require_roles
-from common.batch import run_batch
 from common.db import SessionDep
 from common.jobs import JobRead, accepted_responses
 from common.pagination import Page, PageDep, PageParams
@@ -85,9 +84,8 @@ def _evaluate(dossier: Dossier, request: Request) -> EvaluationRead:
 def evaluate_dossiers(data: EvaluationBatchIn, session: EvaluationSessionDep, request: Request) -> EvaluationBatchRead:
     """Evaluate up to 500 dossiers in one request and one transaction (an edition re-evaluated); each answered alone."""
     state = request.app.state
-    return EvaluationBatchRead(items=run_batch(
-        data.items, Dossier, lambda d: service.evaluate(session, d, state.clock, state.settings.keep_prechecks),
-        request.url.path))
+    return EvaluationBatchRead(items=service.evaluate_batch(session, data.items, state.clock,
+                                                            state.settings.keep_prechecks, request.url.path))
 
 
 @router.get("/evaluations", response_model=Page[EvaluationRead], tags=["evaluations"], dependencies=[READERS],

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
+from common.batch import BatchItem, answer_each, validated
 from common.clock import Clock, china_date
 from common.pagination import Page, PageParams
 from common.parameters import Edition, UnknownEdition, UnknownParameter, load_edition
@@ -18,7 +20,7 @@ from common.problems import Conflict, Unprocessable
 from . import rules
 from .dossier import Dossier
 from .models import Evaluation
-from .registries import DossierRegistry, record_claims
+from .registries import BatchRegistry, DossierRegistry
 from .rules.general import valid_uscc
 from .schemas import CheckRead, EvaluationRead
 
@@ -45,44 +47,95 @@ def _known_type(edition: Edition, project_type: str, on: date) -> None:
         raise Unprocessable(message, errors=[{"field": "body.project_type", "message": message, "code": "enum"}])
 
 
-def evaluate(session: Session | Connection, dossier: Dossier, clock: Clock, keep_prechecks: bool = False
-             ) -> EvaluationRead:
-    """Every check of the dossier's type and the outcome; kept with its claims when submitted (pre-checks if asked).
+def _submitted(dossier: Dossier) -> bool:
+    """A submitted application (kept, its claims recorded), not a pre-check."""
+    return bool(dossier.application_id and dossier.submitted_at)
 
-    A pre-check that is not kept may be evaluated on a bare connection: it only reads the registries."""
+
+def _evaluated(dossier: Dossier, clock: Clock, registry: Callable[[Edition, date], DossierRegistry]
+               ) -> EvaluationRead:
+    """Every check of the dossier's type and the outcome, the registries as `registry(edition, on)` gives them."""
     # parameters are those in effect on the reference date: the same dossier gets the same answer whenever it is
     # evaluated again (only the registries may have changed meanwhile)
     edition = edition_of(dossier.edition)
     on = reference_date(dossier, edition, clock)
     try:
         _known_type(edition, dossier.project_type, on)
-        ctx = rules.Context(dossier=dossier, edition=edition, on=on,
-                            registry=DossierRegistry(session, dossier, edition, on))
-        checks = rules.run(ctx)
+        checks = rules.run(rules.Context(dossier=dossier, edition=edition, on=on, registry=registry(edition, on)))
     except UnknownParameter as exc:  # the edition's figures take effect later than the reference date
         raise Unprocessable(f"Cannot evaluate on {on}: {exc}.", errors=[{
             "field": "body.submitted_at", "message": str(exc), "code": "out_of_range"}]) from None
-    submitted = bool(dossier.application_id and dossier.submitted_at)
-    result = EvaluationRead(id=str(uuid.uuid4()), application_id=dossier.application_id, edition=dossier.edition,
-                            project_type=dossier.project_type, uscc=dossier.applicant.uscc,
-                            outcome=rules.outcome(checks), precheck=not submitted, reference_date=on,
-                            evaluated_at=clock.now(), checks=[CheckRead(**c.__dict__) for c in checks])
-    if (submitted or keep_prechecks) and not isinstance(session, Session):
+    return EvaluationRead(id=str(uuid.uuid4()), application_id=dossier.application_id, edition=dossier.edition,
+                          project_type=dossier.project_type, uscc=dossier.applicant.uscc,
+                          outcome=rules.outcome(checks), precheck=not _submitted(dossier), reference_date=on,
+                          evaluated_at=clock.now(), checks=[CheckRead(**c.__dict__) for c in checks])
+
+
+def evaluate(session: Session | Connection, dossier: Dossier, clock: Clock, keep_prechecks: bool = False
+             ) -> EvaluationRead:
+    """Every check of the dossier's type and the outcome; kept with its claims when submitted (pre-checks if asked).
+
+    A pre-check that is not kept may be evaluated on a bare connection: it only reads the registries."""
+    if not (_submitted(dossier) or keep_prechecks):
+        # nothing written: the registries in the one statement of a single dossier (compiled and prepared once)
+        return _evaluated(dossier, clock, lambda edition, on: DossierRegistry(session, dossier, edition, on))
+    if not isinstance(session, Session):
         raise TypeError("an evaluation that is kept needs a session")  # a programming error, never a caller's
-    if submitted and valid_uscc(dossier.applicant.uscc):
-        try:
-            record_claims(session, dossier)
-        except IntegrityError:  # the same application evaluated twice at once: the other one's claims stand
-            raise Conflict(f"Application {dossier.application_id} is being evaluated by another request; "
-                           "try again.") from None
-    if not submitted and not keep_prechecks:
-        return result
-    session.add(Evaluation(id=result.id, application_id=dossier.application_id, edition=dossier.edition,
-                           project_type=dossier.project_type, uscc=dossier.applicant.uscc, outcome=result.outcome,
-                           reference_date=on, submitted_at=dossier.submitted_at,
-                           dossier_sha256=hashlib.sha256(dossier.model_dump_json().encode()).hexdigest(),
-                           checks=[c.model_dump() for c in result.checks], created_at=result.evaluated_at))
+    batch = BatchEvaluation(session, [dossier], clock, keep_prechecks)  # a batch of one: written the same way
+    result = batch.evaluate(dossier)
+    batch.write()
     return result
+
+
+class BatchEvaluation:
+    """Dossiers evaluated in order against registries read once for all of them (BatchRegistry keeps what each one
+    sees exactly as if they were evaluated one by one); their claims and kept evaluations are written at the end."""
+
+    def __init__(self, session: Session, dossiers: list[Dossier], clock: Clock, keep_prechecks: bool) -> None:
+        self.session, self.clock, self.keep_prechecks = session, clock, keep_prechecks
+        self.registry = BatchRegistry(session.connection(), dossiers)
+        self.kept: list[dict] = []  # Evaluation rows
+
+    def evaluate(self, dossier: Dossier) -> EvaluationRead:
+        """One dossier's evaluation; its claims are seen by the dossiers after it."""
+        result = _evaluated(dossier, self.clock, lambda edition, on: DossierRegistry(
+            self.session, dossier, edition, on, batch=self.registry))
+        submitted = not result.precheck
+        if submitted and valid_uscc(dossier.applicant.uscc):  # N3.3: an invalid USCC names no unit to compare
+            self.registry.record(dossier)
+        if submitted or self.keep_prechecks:
+            self.kept.append({
+                "id": result.id, "application_id": dossier.application_id, "edition": dossier.edition,
+                "project_type": dossier.project_type, "uscc": dossier.applicant.uscc, "outcome": result.outcome,
+                "reference_date": result.reference_date, "submitted_at": dossier.submitted_at,
+                "dossier_sha256": hashlib.sha256(dossier.model_dump_json().encode()).hexdigest(),
+                "checks": [c.model_dump() for c in result.checks], "created_at": result.evaluated_at})
+        return result
+
+    def write(self) -> None:
+        """The recorded claims (replacing the applications' earlier ones) and the kept evaluations, in bulk."""
+        connection = self.session.connection()
+        try:
+            self.registry.write(connection)
+        except IntegrityError:  # the same application evaluated at once by another request: its claims stand
+            applications = list(self.registry.recorded)
+            named = (f"Application {applications[0]} is" if len(applications) == 1
+                     else f"An application of this batch ({', '.join(applications[:5])}…) is")
+            raise Conflict(f"{named} being evaluated by another request; try again.") from None
+        if self.kept:
+            connection.execute(insert(Evaluation.__table__), self.kept)
+
+
+def evaluate_batch(session: Session, items: list[dict], clock: Clock, keep_prechecks: bool, instance: str
+                   ) -> list[BatchItem[EvaluationRead]]:
+    """Each item answered in order as POST /evaluations would answer it one after the other (run_batch's contract: a
+    malformed or refused item gets its problem, 409 and 5xx fail the whole batch), in one registry read and one write."""
+    # every dossier is validated first: the registries are read for all of them before the first is evaluated
+    checked = validated(items, Dossier)
+    batch = BatchEvaluation(session, [d for d in checked if isinstance(d, Dossier)], clock, keep_prechecks)
+    answers = answer_each(checked, batch.evaluate, instance)
+    batch.write()
+    return answers
 
 
 def list_evaluations(session: Session, page: PageParams, *, application_id: str | None, uscc: str | None,
