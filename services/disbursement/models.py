@@ -7,6 +7,7 @@ instruction, recoveries never above the amount demanded.
 """
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TypeVar
 
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Numeric, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -73,9 +74,13 @@ class Project(DisbursementTable, table=True):
                            self.audited_amount)
 
 
+Amount = TypeVar("Amount", Decimal, str)
+
+
 def standing_of(status: str, audit_opinion: str | None, spot_check_outcome: str | None,
-                adjusted_amount: Decimal | None, audited_amount: Decimal | None) -> tuple[Decimal | None, str]:
-    """A project's standing from its columns (a plan judges 100,000 of them as rows, not loaded objects)."""
+                adjusted_amount: Amount | None, audited_amount: Amount | None) -> tuple[Amount | None, str]:
+    """A project's standing from its columns (a plan judges 100,000 of them as rows, not loaded objects): the amount
+    it stands for, as given (a Decimal, or a plan's two-place text), and its basis or why it is left out."""
     if status == "removed":
         return None, "removed after an upheld objection (N4.4)"
     if audit_opinion is None:
@@ -129,10 +134,14 @@ class Plan(DisbursementTable, table=True):
 class PlanItem(DisbursementTable, table=True):
     """A project's line in a plan version: its amount, after the unit cap, after scaling to the fund."""
 
-    __table_args__ = (UniqueConstraint("plan_id", "project_id"),)
+    # (plan_id, project_id) is unique, and its index serves the lookups by plan. On PostgreSQL the two references
+    # are enforced by triggers once per statement, not by foreign keys that check every line on its own (migration
+    # 0009: an edition's 100,000 lines); SQLite keeps the foreign keys
+    __table_args__ = (UniqueConstraint("plan_id", "project_id"), {"info": {"statement_checked_foreign_keys": (
+        "fk_planitem_plan_id_plan", "fk_planitem_project_id_project")}})
 
     id: int | None = Field(default=None, primary_key=True)
-    plan_id: str = Field(foreign_key="plan.id", index=True, max_length=36)
+    plan_id: str = Field(foreign_key="plan.id", max_length=36)
     project_id: str = Field(foreign_key="project.id", max_length=36)
     basis: str = Field(default="audit", max_length=16)
     computed_amount: Decimal = Field(sa_column=_money())

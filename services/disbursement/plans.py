@@ -6,12 +6,13 @@ it, so a later plan of the same edition (a second batch) can never allocate it a
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import insert
+from sqlalchemy import Text, bindparam, cast, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
@@ -72,11 +73,7 @@ def build_plan(session: Session, calculation: CalculationClient, edition: str, b
     # projects awaiting audit, failed by the audit or the spot check, or removed by an objection stay out and are
     # listed with the reason; the new version supersedes the edition's open one
     edition_of(edition)
-    # the columns a plan reads, as plain rows (100,000 projects loaded as ORM objects took ~8 s, and a row's fields
-    # read by name ~1 s), judged by the same rule as a loaded project
-    rows = session.execute(select(*(getattr(Project, c) for c in PLAN_COLUMNS))
-                           .where(Project.edition == edition, Project.id.not_in(finalised_projects()))
-                           .order_by(Project.created_at, Project.id)).all()
+    rows = plan_rows(session, edition)
     keys: list[str] = []
     usccs: list[str] = []
     project_types: list[str] = []
@@ -92,7 +89,7 @@ def build_plan(session: Session, calculation: CalculationClient, edition: str, b
             keys.append(project_id)
             usccs.append(uscc)
             project_types.append(project_type)
-            computed.append(f"{amount:.2f}")
+            computed.append(amount)
             bases.append(standing)
     if type_budgets:
         missing = sorted(set(project_types) - set(type_budgets))
@@ -142,6 +139,34 @@ def build_plan(session: Session, calculation: CalculationClient, edition: str, b
                  resource_type="planitem", resource_id=plan.id, action="create_lines", occurred_at=plan.created_at,
                  after={"lines": len(lines), "sha256": lines_digest(lines)})
     return plan
+
+
+def plan_rows(session: Session, edition: str) -> list[tuple]:
+    """The projects a plan reads (PLAN_COLUMNS) as plain rows in their order, the two amounts as two-place text.
+
+    100,000 projects loaded as ORM objects took ~8 s, and their fields read by name ~1 s; on PostgreSQL the rows are
+    read on the driver's cursor with the amounts cast to text in the query (0.27 s instead of 0.41 s through
+    SQLAlchemy's rows and Decimals, which the plan writes back as text anyway)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        with connection.connection.driver_connection.cursor() as cursor:
+            return cursor.execute(_compiled(connection.dialect), {"edition": edition}).fetchall()
+    return [(*row[:-2], *(None if amount is None else f"{amount:.2f}" for amount in row[-2:]))
+            for row in connection.execute(_plan_query(), {"edition": edition})]
+
+
+def _plan_query(amounts_as_text: bool = False):
+    amounts = [getattr(Project, c) for c in PLAN_COLUMNS[-2:]]
+    return (select(*(getattr(Project, c) for c in PLAN_COLUMNS[:-2]),
+                   *(cast(a, Text) for a in amounts) if amounts_as_text else amounts)
+            .where(Project.edition == bindparam("edition"), Project.id.not_in(finalised_projects()))
+            .order_by(Project.created_at, Project.id))
+
+
+@functools.lru_cache(maxsize=2)
+def _compiled(dialect) -> str:
+    # PostgreSQL's numeric(18, 2) as text is always two places
+    return str(_plan_query(amounts_as_text=True).compile(dialect=dialect))
 
 
 def insert_lines(session: Session, plan_id: str, lines: list[tuple[str, ...]]) -> None:
