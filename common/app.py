@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -95,6 +96,17 @@ def health_router(service: str, checks: Callable[[Any], dict[str, Callable[[], N
     return router
 
 
+def settle_startup_heap() -> None:
+    """Put what starting made (modules, routes, models, schemas: most of the heap) out of the collector's reach.
+
+    Python's oldest-generation collection walks every object the process holds; a batch's answers make hundreds of
+    thousands of short-lived objects, so every dozen batches a collection walked the whole startup heap again (~0.1 s
+    of CPU each time in intake, a tenth of an edition's re-evaluation). Frozen objects are never collected, which is
+    what they are for: they live as long as the process."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_service_app(*, service: str, description: str, settings, open_database: Callable[[Any], Any],
                        routers: list[APIRouter],
                        extra_checks: Callable[[Any], dict[str, Callable[[], None]]] | None = None,
@@ -120,6 +132,7 @@ def create_service_app(*, service: str, description: str, settings, open_databas
         try:
             if on_startup is not None:
                 await on_startup(app)
+            settle_startup_heap()
             yield
         finally:
             if on_shutdown is not None:

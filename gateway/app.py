@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from opentelemetry.sdk.trace import TracerProvider
 from swagger_ui_bundle import swagger_ui_path
 
-from common.app import Health, annotate_roles
+from common.app import Health, annotate_roles, settle_startup_heap
 from common.audit import audit_router, install_audit
 from common.clock import Clock
 from common.db import check_database
@@ -47,6 +47,7 @@ def create_pages(settings: GatewaySettings, proxy: ProxyApp, tracing: TracerProv
         await run_in_threadpool(bootstrap, app.state.engine, settings)
         await proxy.start()
         app.state.http = httpx.AsyncClient(timeout=settings.connect_timeout_s + 3)
+        settle_startup_heap()
         try:
             yield
         finally:
