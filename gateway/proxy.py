@@ -13,6 +13,7 @@ from common.metrics import Metrics
 from common.problems import PROBLEM_MEDIA_TYPE, Unauthorized, problem_body
 from common.tracing import TRACE_HEADERS, trace_header_lines
 
+from .coalesce import send_with_head
 from .limits import BodyLimits, BodyTooLarge, RateLimiter, retry_after_header
 from .upstream import UpstreamError, UpstreamPool, UpstreamTimeout, UpstreamUnavailable, request_head
 
@@ -73,8 +74,8 @@ async def send_problem(send, status: int, slug: str, title: str, detail: str, *,
     headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
                (b"x-request-id", request_id.encode())]
     headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra_headers.items()]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_with_head(send, {"type": "http.response.start", "status": status, "headers": headers},
+                         {"type": "http.response.body", "body": body})
     return status
 
 
@@ -174,8 +175,7 @@ class ProxyApp:
             connection, response = await self._exchange(pool, scope["method"], target, forward, body)
         except (UpstreamError, BodyTooLarge, ConnectionAbortedError) as exc:
             return await self._answer_failure(exc, body, send, service, path, request_id)
-        await self._relay(pool, connection, response, send, service, path, request_id)
-        return response.status
+        return await self._relay(pool, connection, response, send, service, path, request_id)
 
     async def _admit(self, headers: dict[bytes, bytes], send, path: str, request_id: str) -> int:
         """Authenticate the caller and apply its rate limit; answer 401/429 and return that status when refused."""
@@ -267,29 +267,40 @@ class ProxyApp:
                                instance=path, request_id=request_id, service=service)
 
     async def _relay(self, pool: UpstreamPool, connection, response, send, service: str, path: str,
-                     request_id: str) -> None:
-        """Stream the upstream answer to the client; a failure mid-body can only cut the connection."""
+                     request_id: str) -> int:
+        """Stream the upstream answer to the client; the status answered.
+
+        The head goes out with the first piece of the body (one write instead of two): an upstream that fails
+        before that piece is answered with a problem (503/504); a failure later can only cut the connection."""
         released = False
+        answered = False
         try:
             headers = response_headers(response.headers)
             length = next((v for k, v in response.headers if k == b"content-length"), None)
             if length is not None:
                 headers.append((b"content-length", length))
             headers.append((b"x-request-id", request_id.encode()))
-            await send({"type": "http.response.start", "status": response.status, "headers": headers})
-            while (chunk := await response.next_chunk(self.read_timeout)) is not None:
-                # the last piece goes with more_body=False: one message less for small answers
-                last = response.at_end()
-                await send({"type": "http.response.body", "body": chunk, "more_body": not last})
-                if last:
-                    break
-            else:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            head = {"type": "http.response.start", "status": response.status, "headers": headers}
+            chunk = await response.next_chunk(self.read_timeout)
+            # the last piece goes with more_body=False: one message less for small answers
+            last = chunk is None or response.at_end()
+            answered = True
+            await send_with_head(send, head, {"type": "http.response.body", "body": chunk or b"",
+                                              "more_body": not last})
+            while not last:
+                chunk = await response.next_chunk(self.read_timeout)
+                last = chunk is None or response.at_end()
+                await send({"type": "http.response.body", "body": chunk or b"", "more_body": not last})
             pool.release(connection, response)
             released = True
-        except UpstreamError:
+            return response.status
+        except UpstreamError as exc:
             log.warning("upstream %s broke off its answer to %s", service, path)
-            raise
+            if answered:
+                raise
+            connection.close()
+            released = True
+            return await self._answer_failure(exc, None, send, service, path, request_id)
         finally:
             if not released:
                 connection.close()

@@ -63,6 +63,11 @@ async def app(scope, receive, send):
     elif path == "/stall":
         await asyncio.sleep(30)
         await _json(send, 200, {"late": True})
+    elif path == "/stall-body":
+        # the head at once, the body never in time
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await asyncio.sleep(30)
+        await send({"type": "http.response.body", "body": b"late"})
     else:
         await _json(send, 404, {"detail": "no such path"})
 

@@ -170,6 +170,19 @@ def test_a_silent_upstream_is_a_504(proxied):
     assert time.monotonic() - started < 10
 
 
+def test_an_upstream_silent_after_its_head_is_a_504_too(proxied):
+    # the gateway sends an answer's head with the first piece of its body: before that piece nothing was sent to the
+    # client, which gets a problem rather than a 200 cut short
+    gateway, _ = proxied
+    with client(gateway) as c:
+        response = c.get("/api/v1/calculation/stall-body")
+    assert response.status_code == 504
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["service"] == "calculation"
+    with client(gateway) as c:  # and the next request is served
+        assert c.post("/api/v1/calculation/echo", content=b"next").json()["size"] == 4
+
+
 def test_a_dead_upstream_is_a_503_even_with_a_body(proxied):
     gateway, _ = proxied
     with client(gateway) as c:
