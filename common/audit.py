@@ -113,13 +113,6 @@ def append_event(session: Session, event_cls: type[AuditEventBase], head_cls: ty
         "action": action, "occurred_at": occurred_at, "before": before, "after": after}])
 
 
-def append_events(session: Session, event_cls: type[AuditEventBase], head_cls: type[AuditHeadBase],
-                  entries: list[dict[str, Any]]) -> None:
-    """Add events (actor, role, resource_type, resource_id, action, occurred_at, before, after) to the chain in order,
-    in the caller's transaction: for changes written in bulk without the ORM, which the flush hook does not see."""
-    _append(session, event_cls, head_cls, entries)
-
-
 def current_actor() -> tuple[str, str]:
     """Who the events being recorded are by: the request's principal, or the service itself (its workers)."""
     principal = principal_var.get()
@@ -238,7 +231,7 @@ def install_audit(event_cls: type[AuditEventBase], head_cls: type[AuditHeadBase]
             if getattr(type(obj), "__audit__", True):
                 changes.append((obj, "delete", _column_values(obj), None))
         now = clock.now()
-        _append(session, event_cls, head_cls, [
+        append_events(session, event_cls, head_cls, [
             {"actor": actor, "role": role, "resource_type": type(obj).__tablename__,
              "resource_id": _primary_key(obj) if action != "create" else _new_key(obj), "action": action,
              "occurred_at": now, "before": before, "after": after} for obj, action, before, after in changes])
@@ -254,11 +247,13 @@ def _new_key(obj: Any) -> str:
         return "new"
 
 
-def _append(session: Session, event_cls, head_cls, entries: list[dict]) -> None:
-    """Chain events at the head, in one step per flush (request transactions hold the head's lock already).
+def append_events(session: Session, event_cls: type[AuditEventBase], head_cls: type[AuditHeadBase],
+                  entries: list[dict[str, Any]]) -> None:
+    """Add events (actor, role, resource_type, resource_id, action, occurred_at, before, after) to the chain in order,
+    in the caller's transaction: the flush hook's, and those of changes written in bulk without the ORM.
 
     The UPDATE of the head comes first: it locks the head until commit (row lock on PostgreSQL, write lock
-    on SQLite), so no two writers read the same predecessor; the events of one flush are chained in memory.
+    on SQLite), so no two writers read the same predecessor; the events of one call are chained in memory.
     """
     if not entries:
         return
