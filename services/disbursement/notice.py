@@ -1,22 +1,26 @@
 """Public notice (公示) and objections (N4.3–N4.4): working days on the PRC holiday calendar, then final."""
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
 import chinese_calendar
+from sqlalchemy import and_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from common.audit import append_event
 from common.auth import Principal
 from common.clock import Clock
 from common.problems import Conflict, NotFound, Unprocessable
 from common.webhooks import publish as announce
 
 from .clients import CalculationClient
-from .models import WEBHOOKS, Objection, Plan, PlanItem, Project
-from .plans import build_plan, get_plan, items_with_projects, stale_items
+from .models import WEBHOOKS, AuditEvent, AuditHead, Objection, Plan, PlanItem, Project
+from .plans import build_plan, get_plan, line_count, stale_items
 from .projects import final_plan_of, parameter
 from .schemas import ObjectionCreate, ObjectionResolve
 
@@ -55,7 +59,7 @@ def publish(session: Session, plan_id: str, principal: Principal, clock: Clock) 
     if plan.status != "draft":
         hint = f" (the current version is {plan.superseded_by})" if plan.superseded_by else ""
         raise Conflict(f"Only a draft is published; this version is {plan.status}{hint}.", clause="N4.3")
-    if not items_with_projects(session, plan.id):
+    if not line_count(session, plan.id):
         raise Conflict("The version holds no project: audit the projects (N4.2), then make a new version.",
                        clause="N4.3")
     stale = stale_items(session, plan)
@@ -144,10 +148,10 @@ def finalise(session: Session, plan_id: str, principal: Principal, clock: Clock)
     if clock.today_in_china() <= plan.notice_ends_on:
         missing.append(f"the notice period ({plan.notice_working_days} working days) runs until "
                        f"{plan.notice_ends_on.isoformat()} included")
-    project_ids = [p.id for _, p in items_with_projects(session, plan.id)]
-    open_ids = list(session.exec(select(Objection.id).where(Objection.project_id.in_(project_ids),
-                                                            Objection.status == "open")
-                                 .order_by(Objection.filed_at)).all()) if project_ids else []
+    # the open objections on any of its projects, joined rather than listed: a version may hold 100,000 of them
+    open_ids = list(session.exec(select(Objection.id).join(PlanItem, and_(
+        PlanItem.project_id == Objection.project_id, PlanItem.plan_id == plan.id))
+        .where(Objection.status == "open").order_by(Objection.filed_at, Objection.id)).all())
     if open_ids:
         missing.append(f"{len(open_ids)} objection(s) unresolved: {', '.join(open_ids)}")
     missing += stale_items(session, plan)
@@ -156,14 +160,20 @@ def finalise(session: Session, plan_id: str, principal: Principal, clock: Clock)
                        missing=missing, open_objections=open_ids)
     plan.status, plan.finalised_at, plan.finalised_by = "final", clock.now(), principal.subject
     session.add(plan)
-    for item, _ in items_with_projects(session, plan.id):
-        item.final_project_id = item.project_id
-        session.add(item)
+    session.flush()
+    # every line marks its project as allocated, in one statement: the unique final_project_id refuses a project that
+    # another final plan allocates (N4.5); one audit event names the lines by count and digest, as their creation did
     try:
-        session.flush()
+        session.execute(update(PlanItem).where(PlanItem.plan_id == plan.id)
+                        .values(final_project_id=PlanItem.project_id).execution_options(synchronize_session=False))
     except IntegrityError:
         raise Conflict("A project of this version is already allocated by another final plan.",
                        clause="N4.5") from None
+    finalised = sorted(session.exec(select(PlanItem.project_id).where(PlanItem.plan_id == plan.id)).all())
+    append_event(session, AuditEvent, AuditHead, actor=principal.subject, role=principal.role,
+                 resource_type="planitem", resource_id=plan.id, action="finalise_lines", occurred_at=plan.finalised_at,
+                 after={"lines": len(finalised), "sha256": hashlib.sha256(
+                     json.dumps(finalised, separators=(",", ":")).encode()).hexdigest()})
     announce(session, WEBHOOKS, "plan.finalised", "plan", plan.id, _plan_event(plan), plan.finalised_at)
     session.flush()
     return plan

@@ -33,6 +33,7 @@ PLAN_INSIDERS = frozenset({"city_officer", "admin", "service"})
 # a project's id, unit, type and names, then the columns of its standing (standing_of's arguments, in order)
 PLAN_COLUMNS = ("id", "uscc", "project_type", "application_id", "unit_name", "status", "audit_opinion",
                 "spot_check_outcome", "adjusted_amount", "audited_amount")
+STANDING_COLUMNS = PLAN_COLUMNS[5:]  # standing_of's arguments
 COPY_BLOCK = 10_000  # lines per write to COPY
 ITEM_LINE_COLUMNS = ("project_id", "basis", "computed_amount", "capped_amount", "allocated_amount")
 ITEM_PROJECT_COLUMNS = ("application_id", "unit_name", "uscc", "district_code", "project_type")
@@ -210,14 +211,18 @@ def items_with_projects(session: Session, plan_id: str) -> list[tuple[PlanItem, 
 
 def stale_items(session: Session, plan: Plan) -> list[str]:
     """Why the version no longer matches its projects (a spot check or objection changed one since it was made)."""
+    # plain rows judged by the projects' own rule (standing_of): a version of an edition holds up to 100,000 lines
+    rows = session.execute(select(PlanItem.computed_amount, Project.id, Project.unit_name,
+                                  *(getattr(Project, c) for c in STANDING_COLUMNS))
+                           .join(Project, Project.id == PlanItem.project_id).where(PlanItem.plan_id == plan.id)
+                           .order_by(Project.unit_name, Project.id))
     reasons = []
-    for item, project in items_with_projects(session, plan.id):
-        amount, standing = project.standing()
+    for computed, project_id, unit_name, *standing_columns in rows:
+        amount, standing = standing_of(*standing_columns)
         if amount is None:
-            reasons.append(f"project {project.id} ({project.unit_name}) {standing}")
-        elif amount != item.computed_amount:
-            reasons.append(f"project {project.id} ({project.unit_name}) is now {amount:.2f}, the version has "
-                           f"{item.computed_amount:.2f}")
+            reasons.append(f"project {project_id} ({unit_name}) {standing}")
+        elif amount != computed:
+            reasons.append(f"project {project_id} ({unit_name}) is now {amount:.2f}, the version has {computed:.2f}")
     return reasons
 
 

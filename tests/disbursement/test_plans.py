@@ -125,6 +125,11 @@ def test_versions_notice_objections_and_the_final_plan(system, after_notice):
     final = later.post(f"{D}/plans/{third_id}/finalise")
     assert final.status_code == 200, final.text
     assert final.json()["status"] == "final" and final.json()["finalised_at"].startswith("2025-12-18")
+    # its lines were marked allocated in one statement, recorded by one audit event naming them (count and digest)
+    marked = city.get(f"{D}/audit-events", params={"resource_type": "planitem", "resource_id": third_id}).json()
+    finalised = [e for e in marked["items"] if e["action"] == "finalise_lines"]
+    assert len(finalised) == 1 and finalised[0]["after"]["lines"] == len(third["items"])
+    assert len(finalised[0]["after"]["sha256"]) == 64 and finalised[0]["role"] == "city_officer"
 
     # a project in a final plan is never in another version: a later plan of the edition leaves it alone
     batch = city.post(f"{D}/plans", json={"budget": "99999999.00"})
