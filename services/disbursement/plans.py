@@ -157,6 +157,7 @@ def plan_rows(session: Session, edition: str) -> list[tuple]:
 
 
 def _plan_query(amounts_as_text: bool = False):
+    """The query of plan_rows, with the amounts cast to text when asked."""
     amounts = [getattr(Project, c) for c in PLAN_COLUMNS[-2:]]
     return (select(*(getattr(Project, c) for c in PLAN_COLUMNS[:-2]),
                    *(cast(a, Text) for a in amounts) if amounts_as_text else amounts)
