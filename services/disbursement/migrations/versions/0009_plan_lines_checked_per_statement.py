@@ -24,19 +24,15 @@ FOREIGN_KEYS = {"fk_planitem_plan_id_plan": ("plan_id", "plan"),
 LINES_REFER_TO_ROWS = """
 CREATE FUNCTION planitem_references_exist() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    missing text;
+    missing text := coalesce(
+        (SELECT 'project ' || l.project_id FROM planitem_written l LEFT JOIN project p ON p.id = l.project_id
+          WHERE p.id IS NULL LIMIT 1),
+        (SELECT 'plan ' || l.plan_id FROM planitem_written l LEFT JOIN plan p ON p.id = l.plan_id
+          WHERE p.id IS NULL LIMIT 1));
 BEGIN
-    SELECT l.project_id INTO missing FROM planitem_written l LEFT JOIN project p ON p.id = l.project_id
-     WHERE p.id IS NULL LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'a plan line refers to project %, which does not exist', missing
-              USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'planitem_project_exists';
-    END IF;
-    SELECT l.plan_id INTO missing FROM planitem_written l LEFT JOIN plan p ON p.id = l.plan_id
-     WHERE p.id IS NULL LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'a plan line refers to plan %, which does not exist', missing
-              USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'planitem_plan_exists';
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'a plan line refers to %, which does not exist', missing
+              USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'planitem_references_exist';
     END IF;
     RETURN NULL;
 END $$;
