@@ -63,9 +63,17 @@ class BufferedStdoutHandler(logging.Handler):
         except Exception:  # noqa: BLE001 - logging must never break the request
             self.handleError(record)
             return
+        self._queue(line, urgent=record.levelno >= logging.WARNING)
+
+    def queue(self, line: str) -> None:
+        """Add a formatted line from outside logging (log_access), under the handler's lock like a record."""
+        with self.lock:
+            self._queue(line, urgent=False)
+
+    def _queue(self, line: str, urgent: bool) -> None:
         self._pending.append(line)
         self._size += len(line)
-        if self._size >= self.FLUSH_BYTES or record.levelno >= logging.WARNING:
+        if urgent or self._size >= self.FLUSH_BYTES:
             self._write()
 
     def _write(self) -> None:
@@ -84,6 +92,30 @@ class BufferedStdoutHandler(logging.Handler):
             self.flush()
 
 
+_stdout_handler: BufferedStdoutHandler | None = None
+
+
+def log_access(logger: logging.Logger, method: str, route: str, status: int, latency_ms: float) -> None:
+    """A request's access line, the JSON JsonFormatter writes, queued on the stdout handler without a LogRecord.
+
+    Made through logging (a record, its formatting, the handler's lock) it took ~12 µs of the gateway's ~70 µs of CPU
+    per proxied request. Where the root logger writes elsewhere (a test tool's handler) it goes through logging."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    fields = {"method": method, "route": route, "status": status, "latency_ms": latency_ms}
+    handler = _stdout_handler
+    if handler is None or logging.getLogger().handlers != [handler]:
+        logger.info("request", extra=fields)
+        return
+    entry = {"ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "level": "info",
+             "service": _service_name, "logger": logger.name, "msg": "request"}
+    rid = request_id_var.get()
+    if rid:
+        entry["request_id"] = rid
+    entry.update(fields)
+    handler.queue(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
 def configure_logging(service: str, level: str = "info") -> None:
     """Send this process's logs to stdout as JSON lines."""
     global _service_name
@@ -93,7 +125,8 @@ def configure_logging(service: str, level: str = "info") -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    handler = BufferedStdoutHandler()
+    global _stdout_handler
+    handler = _stdout_handler = BufferedStdoutHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -151,13 +184,6 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
-            self.access.info(
-                "request",
-                extra={
-                    "method": scope.get("method"),
-                    "route": getattr(route, "path", None) or scope.get("path"),
-                    "status": status_holder["status"],
-                    "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+            log_access(self.access, scope.get("method"), getattr(route, "path", None) or scope.get("path"),
+                       status_holder["status"], round((time.perf_counter() - started) * 1000, 2))
             request_id_var.reset(token)

@@ -8,7 +8,7 @@ import logging
 import time
 
 from common.auth import WWW_AUTHENTICATE, TokenVerifier, bearer_token
-from common.logging import new_request_id, request_id_var, valid_request_id
+from common.logging import log_access, new_request_id, request_id_var, valid_request_id
 from common.metrics import Metrics
 from common.problems import PROBLEM_MEDIA_TYPE, Unauthorized, problem_body
 from common.tracing import TRACE_HEADERS, trace_header_lines
@@ -121,15 +121,13 @@ class ProxyApp:
         try:
             status = await self._handle(scope, receive, send, request_id)
         finally:
-            request_id_var.reset(token)
             elapsed = time.perf_counter() - started
             # labelled by service, not by path: raw paths would grow the metric without bound
             service = scope["path"][len(API_PREFIX):].partition("/")[0]
             self.metrics.observe(scope["method"], f"/api/v1/{service if service in self.pools else '?'}", status,
                                  elapsed)
-            if access_log.isEnabledFor(logging.INFO):
-                access_log.info("request", extra={"method": scope["method"], "route": scope["path"], "status": status,
-                                                  "latency_ms": round(elapsed * 1000, 2)})
+            log_access(access_log, scope["method"], scope["path"], status, round(elapsed * 1000, 2))  # with its id
+            request_id_var.reset(token)
 
     async def _handle(self, scope, receive, send, request_id: str) -> int:
         """Proxy one request; the status answered."""

@@ -1,6 +1,7 @@
 """The gateway: routing, request ids, problem answers for dead services, the merged API document."""
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
@@ -31,6 +32,24 @@ def test_request_id_is_kept_and_forwarded(api, system):
     while '"request_id": "trace-me-123"' not in system.processes["calculation"].logs():
         assert time.monotonic() < deadline, "the service never logged the forwarded request id"
         time.sleep(0.05)
+
+
+def test_the_gateway_logs_each_proxied_request_with_its_id(api, system):
+    response = api.get("/api/v1/calculation/healthz", headers={"X-Request-ID": "gateway-line-456"})
+    assert response.status_code == 200
+    deadline = time.monotonic() + 3
+    while True:  # logs are flushed every 200 ms
+        lines = [json.loads(line) for line in system.processes["gateway"].logs().splitlines()
+                 if "gateway-line-456" in line]
+        if lines or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(lines) == 1, "the gateway wrote no access line with the request id"
+    line = lines[0]
+    assert {k: line[k] for k in ("level", "service", "logger", "msg", "method", "route", "status")} == {
+        "level": "info", "service": "gateway", "logger": "fundflow.access.gateway", "msg": "request",
+        "method": "GET", "route": "/api/v1/calculation/healthz", "status": 200}
+    assert line["latency_ms"] >= 0 and line["ts"].endswith("+00:00")
 
 
 def test_a_request_id_is_made_when_the_client_sends_none(api):
