@@ -319,18 +319,37 @@ UNIT_ROWS = _unit_rows(ClaimedInvoice.invoice_key.in_(bindparam("invoice_keys", 
 UNIT_ROWS_PG = _unit_rows(ClaimedInvoice.invoice_key == any_(bindparam("invoice_keys", type_=ARRAY(String))))
 
 
+def unit_parameters(dossier: Dossier) -> dict:
+    """The parameters of UNIT_ROWS for a dossier."""
+    return {"uscc": dossier.applicant.uscc, "edition": dossier.edition, "project_type": dossier.project_type,
+            "invoice_keys": list(dict.fromkeys(invoice_key(line.invoice_number)
+                                               for line in dossier.content.f3_expenses or [])),
+            "application_id": dossier.application_id or "",
+            # no platform name: no platform to compare (NULL equals nothing)
+            "project_key": project_key(dossier) or None}
+
+
+def by_registry(rows) -> dict[str, list]:
+    """UNIT_ROWS' rows by the registry they come from."""
+    found: dict[str, list] = {"credit": [], "debarment": [], "base": [], "invoice": [], "project": []}
+    for row in rows:
+        found[row[0]].append(row)
+    return found
+
+
 class DossierRegistry:
     """The registries as the rules see them for one dossier on its reference date, read in one round trip (or taken
     from its batch's BatchRegistry)."""
 
-    def __init__(self, session: Session | Connection, dossier: Dossier, edition: Edition, on: date,
-                 batch: BatchRegistry | None = None) -> None:
+    def __init__(self, session: Session | Connection | None, dossier: Dossier, edition: Edition, on: date,
+                 batch: BatchRegistry | None = None, found: dict[str, list] | None = None) -> None:
         # a session's connection, or a bare connection (a pre-check reads without a session)
         self.connection = session.connection if isinstance(session, Session) else lambda: session
         self.dossier, self.edition, self.on = dossier, edition, on
         self.batch = batch  # the rows read for the dossier's whole batch, else one statement of its own
         self.uscc = dossier.applicant.uscc
-        self._cache: dict[str, object] = {}
+        # the rows of that statement when they were read already (a pre-check awaited them on PostgreSQL)
+        self._cache: dict[str, object] = {} if found is None else {"rows": found}
 
     def _once(self, name: str, compute):
         if name not in self._cache:
@@ -351,17 +370,10 @@ class DossierRegistry:
         def compute():
             if self.batch is not None:
                 return self.batch.rows_for(self.dossier, list(self._own_invoices()))
-            found: dict[str, list] = {"credit": [], "debarment": [], "base": [], "invoice": [], "project": []}
             # on the session's connection: a plain statement, none of the ORM's per-execution work
             connection = self.connection()
             statement = UNIT_ROWS_PG if connection.dialect.name == "postgresql" else UNIT_ROWS
-            for row in connection.execute(statement, {
-                    "uscc": self.uscc, "edition": self.dossier.edition, "project_type": self.dossier.project_type,
-                    "invoice_keys": list(self._own_invoices()), "application_id": self.dossier.application_id or "",
-                    # no platform name: no platform to compare (NULL equals nothing)
-                    "project_key": project_key(self.dossier) or None}):
-                found[row[0]].append(row)
-            return found
+            return by_registry(connection.execute(statement, unit_parameters(self.dossier)))
         return self._once("rows", compute)[what]
 
     def credit_hits(self) -> list[dict]:

@@ -68,6 +68,9 @@ async def evaluate_dossier(dossier: Dossier, principal: PrincipalDep, request: R
         # a pre-check writes nothing and reads the registries in one indexed round trip: evaluated on the event loop
         # (under load, py-spy showed the hand-offs to the thread pool taking a third of its CPU), in autocommit: the
         # one statement needs no transaction around it (BEGIN and COMMIT were two more round trips on PostgreSQL)
+        reader = request.app.state.registry_reader
+        if reader is not None:  # PostgreSQL: the statement awaited, the loop free for others meanwhile
+            return service.evaluate_read(dossier, request.app.state.clock, await reader.rows(dossier))
         with read_only_connection(request) as connection:
             return service.evaluate(connection, dossier, request.app.state.clock)
     # a submission records its claims (and may wait on another's): in the thread pool, session opened and ended there

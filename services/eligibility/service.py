@@ -87,6 +87,11 @@ def evaluate(session: Session | Connection, dossier: Dossier, clock: Clock, keep
     return result
 
 
+def evaluate_read(dossier: Dossier, clock: Clock, found: dict[str, list]) -> EvaluationRead:
+    """A pre-check that is not kept, from its registry rows already read (awaited on PostgreSQL)."""
+    return _evaluated(dossier, clock, lambda edition, on: DossierRegistry(None, dossier, edition, on, found=found))
+
+
 class BatchEvaluation:
     """Dossiers evaluated in order against registries read once for all of them (BatchRegistry keeps what each one
     sees exactly as if they were evaluated one by one); their claims and kept evaluations are written at the end."""
@@ -129,7 +134,8 @@ class BatchEvaluation:
 def evaluate_batch(session: Session, items: list[dict], clock: Clock, keep_prechecks: bool, instance: str
                    ) -> list[BatchItem[EvaluationRead]]:
     """Each item answered in order as POST /evaluations would answer it one after the other (run_batch's contract: a
-    malformed or refused item gets its problem, 409 and 5xx fail the whole batch), in one registry read and one write."""
+    malformed or refused item gets its problem, 409 and 5xx fail the whole batch), in one registry read and one
+    write."""
     # every dossier is validated first: the registries are read for all of them before the first is evaluated
     checked = validated(items, Dossier)
     batch = BatchEvaluation(session, [d for d in checked if isinstance(d, Dossier)], clock, keep_prechecks)
