@@ -1,8 +1,6 @@
 """Public notice (公示) and objections (N4.3–N4.4): working days on the PRC holiday calendar, then final."""
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -20,7 +18,7 @@ from common.webhooks import publish as announce
 
 from .clients import CalculationClient
 from .models import WEBHOOKS, AuditEvent, AuditHead, Objection, Plan, PlanItem, Project
-from .plans import build_plan, get_plan, line_count, stale_items
+from .plans import build_plan, get_plan, line_count, lines_digest, stale_items
 from .projects import final_plan_of, parameter
 from .schemas import ObjectionCreate, ObjectionResolve
 
@@ -172,8 +170,7 @@ def finalise(session: Session, plan_id: str, principal: Principal, clock: Clock)
     finalised = sorted(session.exec(select(PlanItem.project_id).where(PlanItem.plan_id == plan.id)).all())
     append_event(session, AuditEvent, AuditHead, actor=principal.subject, role=principal.role,
                  resource_type="planitem", resource_id=plan.id, action="finalise_lines", occurred_at=plan.finalised_at,
-                 after={"lines": len(finalised), "sha256": hashlib.sha256(
-                     json.dumps(finalised, separators=(",", ":")).encode()).hexdigest()})
+                 after={"lines": len(finalised), "sha256": lines_digest(finalised)})
     announce(session, WEBHOOKS, "plan.finalised", "plan", plan.id, _plan_event(plan), plan.finalised_at)
     session.flush()
     return plan

@@ -198,9 +198,10 @@ def insert_lines(session: Session, plan_id: str, lines: list[tuple[str, ...]]) -
                                for project_id, basis, amount, capped, allocated in lines[start:start + COPY_BLOCK]))
 
 
-def lines_digest(lines: list[tuple[str, ...]]) -> str:
-    """SHA-256 of a plan's lines in a canonical form: a JSON array of [project, basis, computed, capped, allocated]
-    with the amounts as two-place text, kept by its audit event."""
+def lines_digest(lines: list) -> str:
+    """SHA-256 of a plan's lines in a canonical form, kept by their audit event: a compact JSON array of
+    [project, basis, computed, capped, allocated] with the amounts as two-place text (their creation), or of the
+    project ids (their final marks)."""
     return hashlib.sha256(json.dumps(lines, separators=(",", ":")).encode()).hexdigest()
 
 
