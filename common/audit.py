@@ -160,9 +160,8 @@ def verify_chain(session: Session, event_cls: type[AuditEventBase], head_cls: ty
     return ChainReport(valid=True, events_checked=checked)
 
 
-def _recorded(obj: Any) -> Any:
+def _recorded(cls: type) -> Any:
     """How each column's value is recorded: as is, masked (`***`), or as the digest of a large derived value."""
-    cls = type(obj)
     mask = getattr(cls, "__audit_mask__", frozenset())
     digest = getattr(cls, "__audit_digest__", frozenset())
 
@@ -177,26 +176,39 @@ def _recorded(obj: Any) -> Any:
 
 def _column_values(obj: Any) -> dict[str, Any]:
     state = inspect(obj)
-    value = _recorded(obj)
+    value = _recorded(type(obj))
     return {attr.key: value(attr.key, attr.value) for attr in state.attrs if attr.key in state.mapper.columns}
 
 
 def _changed_values(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     state = inspect(obj)
-    value = _recorded(obj)
-    before, after = {}, {}
+    changes = []
     for attr in state.attrs:
-        if attr.key not in state.mapper.columns:
-            continue
-        history = attr.history
-        if history.has_changes():
-            old = history.deleted[0] if history.deleted else None
-            new = history.added[0] if history.added else None
-            if old == new:
-                continue
-            before[attr.key] = value(attr.key, old)
-            after[attr.key] = value(attr.key, new)
+        if attr.key in state.mapper.columns and attr.history.has_changes():
+            history = attr.history
+            changes.append((attr.key, history.deleted[0] if history.deleted else None,
+                            history.added[0] if history.added else None))
+    return _differences(type(obj), changes)
+
+
+def _differences(cls: type, changes: list[tuple[str, Any, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(before, after) of the (column, old, new) changes whose values differ, as the trail records them."""
+    value = _recorded(cls)
+    before, after = {}, {}
+    for key, old, new in changes:
+        if old != new:
+            before[key], after[key] = value(key, old), value(key, new)
     return before, after
+
+
+def update_entry(cls: type, resource_id: str, old: dict[str, Any], new: dict[str, Any], occurred_at: datetime
+                 ) -> dict[str, Any]:
+    """The entry the flush hook records when a `cls` row's columns go from `old` to `new` (for append_events, by
+    writers that update rows without the ORM); its `after` is empty when nothing changed."""
+    actor, role = current_actor()
+    before, after = _differences(cls, [(key, old[key], value) for key, value in new.items()])
+    return {"actor": actor, "role": role, "resource_type": cls.__tablename__, "resource_id": resource_id,
+            "action": "update", "occurred_at": occurred_at, "before": before, "after": after}
 
 
 def _primary_key(obj: Any) -> str:

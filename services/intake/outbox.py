@@ -14,7 +14,7 @@ from pydantic_core import from_json
 from sqlalchemy import Text, bindparam, cast, select, update
 from sqlmodel import Session
 
-from common.audit import answer_digest, append_events, current_actor
+from common.audit import append_events, update_entry
 from common.clock import Clock
 from common.problems import Problem
 from common.webhooks import publish_many
@@ -168,7 +168,9 @@ class OutboxWorker(PollingWorker):
                     if in_play:
                         failed.append({**change, "a_id": application.id})
                 if in_play:
-                    audits.append(_audit_entry(application, change, now))
+                    audits.append(update_entry(Application, application.id,
+                                               {column: getattr(application, column) for column in change}, change,
+                                               now))
             # each list holds rows changed alike: one UPDATE run for all of them (its SET names their keys)
             for statement, changes in ((MESSAGE_UPDATE, answered), (MESSAGE_UPDATE, retried),
                                        (APPLICATION_UPDATE, done), (APPLICATION_UPDATE, failed)):
@@ -200,23 +202,6 @@ def dossiers_body(rows) -> bytes:
         head = json.dumps(dossier_head(row, row, from_json(row.content)), ensure_ascii=False)
         items.append(f'{head[:-1]}, "content": {row.content}}}')
     return ('{"items": [' + ", ".join(items) + "]}").encode()
-
-
-def _audit_entry(application, change: dict, now: datetime) -> dict:
-    """The audit event the ORM's flush hook would record for this change of an application (common.audit)."""
-    actor, role = current_actor()
-    before, after = {}, {}
-    for column, new in change.items():
-        old = getattr(application, column)
-        if old != new:
-            before[column], after[column] = _recorded(column, old), _recorded(column, new)
-    return {"actor": actor, "role": role, "resource_type": "application", "resource_id": application.id,
-            "action": "update", "occurred_at": now, "before": before, "after": after}
-
-
-def _recorded(column: str, value):
-    # an evaluation or a computation is recorded by its digest (Application.__audit_digest__)
-    return answer_digest(value) if column in Application.__audit_digest__ and value is not None else value
 
 
 def _reason(exc: Exception) -> str:
