@@ -1,11 +1,13 @@
 """Gateway overhead: a trivial authenticated endpoint called directly and through the gateway, side by side."""
 from __future__ import annotations
 
+import os
 import tempfile
 import uuid
 from pathlib import Path
 
 from common.auth import mint_token
+from gateway.express import UVICORN_HTTP
 
 from .harness import Load, Server, median_load, wrk
 
@@ -27,7 +29,8 @@ def run(seconds: int = 5) -> list[str]:
             gateway = Server("gateway.app:create_app", {
                 "GATEWAY_JWT_SECRET": secret, "GATEWAY_CALCULATION_URL": ping.url,
                 "GATEWAY_DATA_DIR": str(Path(tmp) / "gw"), "GATEWAY_RATE_LIMIT_PER_S": "1000000",
-                "GATEWAY_RATE_LIMIT_BURST": "1000000"}, workers, log=Path(tmp) / "gateway.log").wait()
+                "GATEWAY_RATE_LIMIT_BURST": "1000000"}, workers, log=Path(tmp) / "gateway.log",
+                http=gateway_http()).wait()
             try:
                 direct, proxied = [], []
                 wrk(ping.url + "/ping", seconds=1, headers=auth)  # warm both paths
@@ -41,6 +44,11 @@ def run(seconds: int = 5) -> list[str]:
         d, g = median_load(direct), median_load(proxied)
         lines.append(_row(workers, d, g))
     return lines
+
+
+def gateway_http() -> str:
+    """The gateway's uvicorn protocol: the run command's, unless FUNDFLOW_BENCH_GATEWAY_HTTP names another to compare."""
+    return os.environ.get("FUNDFLOW_BENCH_GATEWAY_HTTP", UVICORN_HTTP)
 
 
 def _row(workers: int, d: Load, g: Load) -> str:

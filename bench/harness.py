@@ -26,11 +26,15 @@ def free_port() -> int:
 class Server:
     """A uvicorn process with the production settings of the run command (uvloop, httptools)."""
 
-    def __init__(self, app: str, env: dict[str, str], workers: int = 1, log: Path | None = None) -> None:
+    def __init__(self, app: str, env: dict[str, str], workers: int = 1, log: Path | None = None,
+                 http: str | None = None) -> None:
+        from gateway.express import UVICORN_HTTP
+
+        http = http or (UVICORN_HTTP if app.startswith("gateway.") else "httptools")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1", "--port", str(self.port),
-               "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", "httptools"]
+               "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", http]
         if workers > 1:
             cmd += ["--workers", str(workers)]
         self.log = log or Path(os.devnull)

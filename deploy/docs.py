@@ -46,7 +46,8 @@ edit those, not this file.
 Every container has a health check; data lives in the named volumes `pgdata` (databases), `documents` (MinIO) and
 `backups`. The image (`deploy/Dockerfile`: multi-stage, non-root uid 10001, no build tools) runs any process by
 name: `fundflow gateway|intake|eligibility|calculation|disbursement|migrate|backup`, one uvicorn worker with
-uvloop and httptools on port 8000 (`WORKERS` and `PORT` change that).
+uvloop and httptools on port 8000 (`WORKERS` and `PORT` change that); the gateway's protocol is httptools with its
+express lane for plain GETs (`--http gateway.express:ExpressProtocol`, gateway/express.py).
 
 ## Running on Kubernetes (deploy/k8s)
 `kubectl apply -k deploy/k8s/overlays/prod` (or `overlays/dev` for a disposable cluster). The base has a

@@ -1,12 +1,13 @@
 #!/bin/sh
-# Runs one process of the system by name, with the production server settings (uvloop, httptools);
+# Runs one process of the system by name, with the production server settings (uvloop, httptools; the gateway's
+# protocol is httptools with its express lane, gateway/express.py);
 # `migrate` applies every process's migrations, `backup dump|verify|restore …` is deploy/backup.py.
 set -e
 PROCESSES="gateway intake eligibility calculation disbursement migrate backup"
 case "$1" in
   gateway)
     exec uvicorn --factory gateway.app:create_app --host 0.0.0.0 --port "${PORT:-8000}" --no-access-log \
-      --loop uvloop --http httptools --workers "${WORKERS:-1}" ;;
+      --loop uvloop --http gateway.express:ExpressProtocol --workers "${WORKERS:-1}" ;;
   intake|eligibility|calculation|disbursement)
     exec uvicorn --factory "services.$1.app:create_app" --host 0.0.0.0 --port "${PORT:-8000}" --no-access-log \
       --loop uvloop --http httptools --workers "${WORKERS:-1}" ;;

@@ -140,6 +140,8 @@ class Gateway:
                               Metrics("gateway"))
         tracing = tracer_provider("gateway", settings)
         self.proxy.traced = tracing is not None
+        # gateway/express.py answers plain GETs without ASGI; a traced gateway keeps them in the ASGI path's spans
+        self.express_proxy = None if self.proxy.traced else self.proxy
         self.data_path = trace_asgi(self.proxy, tracing)
         # the proxy keeps its own request ids, access lines and metrics; the pages use the shared middlewares
         pages = create_pages(settings, self.proxy, tracing)

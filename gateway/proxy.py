@@ -60,20 +60,43 @@ def forward_request_head(scope_headers, request_id: str, client_host: str | None
 def response_headers(upstream_headers) -> list[tuple[bytes, bytes]]:
     """Upstream response headers minus hop-by-hop ones, as raw ASGI pairs."""
     raw = [(k.lower(), v) for k, v in upstream_headers]
-    drop = HOP_BY_HOP | _connection_listed(raw) | {b"x-request-id", b"content-length"}
+    # uvicorn adds the gateway's own date and server headers: the upstream's would make two of each
+    drop = HOP_BY_HOP | _connection_listed(raw) | {b"x-request-id", b"content-length", b"date", b"server"}
     return [(k, v) for k, v in raw if k not in drop]
 
 
-async def send_problem(send, status: int, slug: str, title: str, detail: str, *, instance: str,
-                       request_id: str, headers: dict[str, str] | None = None, **extra) -> int:
-    """Answer with a problem document straight on the ASGI channel; the status answered."""
+def problem_answer(status: int, slug: str, title: str, detail: str, *, instance: str, request_id: str,
+                   headers: dict[str, str] | None = None, **extra) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The raw header pairs and body of a problem answer from the data path."""
     body = json.dumps(problem_body(status, slug, title, detail, instance=instance, request_id=request_id, **extra),
                       ensure_ascii=False).encode()
     extra_headers = {"Retry-After": "5"} if status == 503 else {}
     extra_headers.update(headers or {})
-    headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
-               (b"x-request-id", request_id.encode())]
-    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra_headers.items()]
+    pairs = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
+             (b"x-request-id", request_id.encode())]
+    pairs += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra_headers.items()]
+    return pairs, body
+
+
+def upstream_failure(exc: Exception, service: str, path: str, request_id: str) -> tuple[int, list, bytes]:
+    """The problem answer for an upstream that timed out (504) or could not be reached (503): status, headers, body."""
+    if isinstance(exc, UpstreamTimeout):
+        return 504, *problem_answer(504, "gateway-timeout", "Gateway timeout",
+                                    f"The {service} service did not answer within the gateway's timeout.",
+                                    instance=path, request_id=request_id, service=service)
+    log.warning("upstream %s unreachable: %s", service, exc)
+    return 503, *problem_answer(503, "service-unavailable", "Service unavailable",
+                                f"The {service} service is unavailable; try again shortly.",
+                                instance=path, request_id=request_id, service=service)
+
+
+async def send_problem(send, status: int, slug: str, title: str, detail: str, **kwargs) -> int:
+    """Answer with a problem document straight on the ASGI channel; the status answered."""
+    headers, body = problem_answer(status, slug, title, detail, **kwargs)
+    return await _send_answer(send, status, headers, body)
+
+
+async def _send_answer(send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> int:
     await send_with_head(send, {"type": "http.response.start", "status": status, "headers": headers},
                          {"type": "http.response.body", "body": body})
     return status
@@ -121,13 +144,16 @@ class ProxyApp:
         try:
             status = await self._handle(scope, receive, send, request_id)
         finally:
-            elapsed = time.perf_counter() - started
-            # labelled by service, not by path: raw paths would grow the metric without bound
-            service = scope["path"][len(API_PREFIX):].partition("/")[0]
-            self.metrics.observe(scope["method"], f"/api/v1/{service if service in self.pools else '?'}", status,
-                                 elapsed)
-            log_access(access_log, scope["method"], scope["path"], status, round(elapsed * 1000, 2))  # with its id
+            self.record(scope["method"], scope["path"], status, started)  # with its request id
             request_id_var.reset(token)
+
+    def record(self, method: str, path: str, status: int, started: float) -> None:
+        """The metrics and access line of one proxied request, in the context of its request id."""
+        elapsed = time.perf_counter() - started
+        # labelled by service, not by path: raw paths would grow the metric without bound
+        service = path[len(API_PREFIX):].partition("/")[0]
+        self.metrics.observe(method, f"/api/v1/{service if service in self.pools else '?'}", status, elapsed)
+        log_access(access_log, method, path, status, round(elapsed * 1000, 2))
 
     async def _handle(self, scope, receive, send, request_id: str) -> int:
         """Proxy one request; the status answered."""
@@ -255,14 +281,7 @@ class ProxyApp:
             return await send_problem(send, 413, "payload-too-large", "Payload too large",
                                f"This route accepts bodies of at most {exc.limit} bytes.",
                                instance=path, request_id=request_id, limit_bytes=exc.limit)
-        if isinstance(exc, UpstreamTimeout):
-            return await send_problem(send, 504, "gateway-timeout", "Gateway timeout",
-                               f"The {service} service did not answer within the gateway's timeout.",
-                               instance=path, request_id=request_id, service=service)
-        log.warning("upstream %s unreachable: %s", service, exc)
-        return await send_problem(send, 503, "service-unavailable", "Service unavailable",
-                               f"The {service} service is unavailable; try again shortly.",
-                               instance=path, request_id=request_id, service=service)
+        return await _send_answer(send, *upstream_failure(exc, service, path, request_id))
 
     async def _relay(self, pool: UpstreamPool, connection, response, send, service: str, path: str,
                      request_id: str) -> int:

@@ -62,6 +62,14 @@ class UpstreamResponse:
             self.connection.pause_reading()
         self._wake()
 
+    def head_arrived(self) -> None:
+        """The status and headers are in (called by the protocol)."""
+        if not self.head_ready.done():
+            self.head_ready.set_result(None)
+
+    def end_of_read(self) -> None:
+        """All of one read from the connection is parsed (called by the protocol): nothing to do here."""
+
     def finish(self) -> None:
         """The message is complete (called by the protocol)."""
         self.complete = True
@@ -143,22 +151,26 @@ class _Connection(asyncio.Protocol):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def data_received(self, data: bytes) -> None:
-        if self.response is None:
+        response = self.response
+        if response is None:
             # bytes nobody asked for: the connection cannot be trusted any more
             self.transport.close()
             return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self.response.fail(UpstreamUnavailable(f"malformed answer: {exc}"))
+            response.fail(UpstreamUnavailable(f"malformed answer: {exc}"))
             self.transport.close()
+            return
+        response.end_of_read()
 
     def connection_lost(self, exc) -> None:
         self.lost = True
         response = self.response
         if response is not None and not response.complete:
-            if response.head_ready.done() and response.close_delimited and response.error is None:
+            if response.status and response.close_delimited and response.error is None:
                 response.finish()  # a body delimited by the close of the connection ends here
+                response.end_of_read()
             else:
                 response.fail(UpstreamUnavailable("the upstream closed the connection"))
         if self._drain_waiter is not None and not self._drain_waiter.done():
@@ -185,8 +197,7 @@ class _Connection(asyncio.Protocol):
         # read keep-alive here: httptools reports False once the message is complete
         response.keep_alive = self.parser.should_keep_alive()
         response.close_delimited = not self._framed and response.status not in (204, 304) and not response.head_only
-        if not response.head_ready.done():
-            response.head_ready.set_result(None)
+        response.head_arrived()
         if self._drain_waiter is not None and not self._drain_waiter.done():
             self._drain_waiter.set_result(None)  # an answer before the whole body: stop waiting to write more
         if response.head_only:
@@ -204,10 +215,14 @@ class _Connection(asyncio.Protocol):
     # used by the pool and the proxy
     def begin(self, head_only: bool) -> UpstreamResponse:
         """Expect a new response on this connection."""
+        return self.expect(UpstreamResponse(self, head_only))
+
+    def expect(self, response):
+        """Expect a new response on this connection, handed to `response` (an UpstreamResponse or the like)."""
         self.parser = httptools.HttpResponseParser(self)
         self._framed = False
-        self.response = UpstreamResponse(self, head_only)
-        return self.response
+        self.response = response
+        return response
 
     def write(self, data: bytes) -> None:
         """Send bytes; raises when the connection is gone."""
@@ -259,14 +274,22 @@ class UpstreamPool:
         self.read_timeout = read_timeout
         self._idle: list[_Connection] = []
 
-    async def acquire(self) -> tuple[_Connection, bool]:
-        """A connection, and whether it was reused from the pool."""
-        loop = asyncio.get_running_loop()
+    def take_idle(self) -> _Connection | None:
+        """A kept connection still fit for a request, or None."""
+        now = asyncio.get_running_loop().time()
         while self._idle:
             connection = self._idle.pop()
-            if connection.reusable() and loop.time() - connection.idle_since < IDLE_REUSE_S:
-                return connection, True
+            if connection.reusable() and now - connection.idle_since < IDLE_REUSE_S:
+                return connection
             connection.close()
+        return None
+
+    async def acquire(self) -> tuple[_Connection, bool]:
+        """A connection, and whether it was reused from the pool."""
+        connection = self.take_idle()
+        if connection is not None:
+            return connection, True
+        loop = asyncio.get_running_loop()
         try:
             _, connection = await asyncio.wait_for(
                 loop.create_connection(_Connection, self.host, self.port), self.connect_timeout)

@@ -19,6 +19,7 @@ import httpx
 import psycopg
 
 from common.auth import mint_token
+from gateway.express import UVICORN_HTTP
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("intake", "eligibility", "calculation", "disbursement")
@@ -66,6 +67,7 @@ class Process:
     env: dict[str, str]
     log: Path
     proc: subprocess.Popen | None = None
+    http: str | None = None  # uvicorn's --http; None: the run command's
 
     @property
     def url(self) -> str:
@@ -77,10 +79,14 @@ class Process:
         handle = self.log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", self.app, "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-access-log", "--timeout-graceful-shutdown", "3"],
+             "--port", str(self.port), "--no-access-log", "--timeout-graceful-shutdown", "3", *self.http_option()],
             cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
         handle.close()
         wait_http(f"{self.url}/healthz", self.proc, self.log)
+
+    def http_option(self) -> list[str]:
+        """uvicorn's protocol as the run command sets it: the gateway's has the express lane (gateway/express.py)."""
+        return ["--http", self.http or (UVICORN_HTTP if self.app.startswith("gateway.") else "auto")]
 
     def stop(self) -> None:
         """Stop it gracefully (SIGTERM), killing it if it lingers."""

@@ -1,0 +1,335 @@
+"""The express lane: a plain proxied GET answered from uvicorn's protocol callbacks, without an ASGI task.
+
+With the gateway and a service at two workers each on two cores, every microsecond of the gateway's CPU is taken from
+the service: the ASGI data path (gateway/proxy.py) spent about half of its ~80 µs per proxied GET on Python-level
+plumbing (the scope, a task, futures and awaits, message dicts, uvicorn's response cycle) rather than on the sockets.
+Here a GET with no body under /api/v1, whose token verifies and whose caller is within its rate limit, goes upstream
+from the very callback that parsed its head, and its answer goes back from the callbacks that parse the upstream's.
+
+Anything else takes the ASGI path, which stays the reference behaviour: a body, `Expect`, an upgrade, a refusal
+(401, 404, 429: the ASGI path answers them), a client address vouched for by another proxy (`X-Forwarded-*`), a
+percent-encoded path, a pipelined request, a traced gateway. The answers are the same either way, and the proxy's
+conformance tests run against the gateway as deployed, with this lane.
+
+uvicorn runs it with `--http gateway.express:ExpressProtocol` (the run command and the deployment files do); under
+plain `--http httptools` every request takes the ASGI path.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import httptools
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from common.auth import bearer_token
+from common.logging import new_request_id, request_id_var, valid_request_id
+
+from .proxy import (API_PREFIX, INTERNAL_SERVICE_PATHS, PUBLIC_SERVICE_PATHS, ProxyApp, forward_request_head,
+                    response_headers, upstream_failure)
+from .upstream import UpstreamError, UpstreamPool, UpstreamTimeout, UpstreamUnavailable, _Connection, request_head
+
+UVICORN_HTTP = "gateway.express:ExpressProtocol"  # uvicorn's --http for the gateway
+API_PREFIX_BYTES = API_PREFIX.encode()
+# request headers that send a request down the ASGI path: a body, 100-continue, an upgrade, or the forwarding headers
+# uvicorn's ProxyHeadersMiddleware would read
+ASGI_ONLY_HEADERS = frozenset({b"content-length", b"transfer-encoding", b"expect", b"upgrade", b"x-forwarded-for",
+                               b"x-forwarded-proto"})
+log = logging.getLogger("fundflow.gateway.proxy")
+
+
+def express_proxy(app) -> ProxyApp | None:
+    """The gateway's proxy under uvicorn's wrappers, when it may take the express lane; None otherwise."""
+    for _ in range(8):  # uvicorn's own middlewares wrap the app a few levels deep at most
+        if app is None:
+            return None
+        if hasattr(app, "express_proxy"):
+            return app.express_proxy
+        app = getattr(app, "app", None)
+    return None
+
+
+class ExpressProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol that answers plain proxied GETs in the express lane."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.proxy = express_proxy(self.app)
+        self.exchange: _Exchange | None = None
+
+    def on_headers_complete(self) -> None:
+        if self.proxy is None or not self.url.startswith(API_PREFIX_BYTES) or not self._express():
+            super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.exchange is not None:
+            self.exchange.client_gone()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self.exchange is not None:
+            self.exchange.client_drained()
+
+    def _express(self) -> bool:
+        """Start this request in the express lane; False when it needs the ASGI path."""
+        parser, proxy = self.parser, self.proxy
+        if (parser.get_method() != b"GET" or parser.get_http_version() != "1.1" or parser.should_upgrade()
+                or self.root_path or self.limit_concurrency is not None
+                or (self.cycle is not None and not self.cycle.response_complete)):  # pipelined: uvicorn queues it
+            return False
+        authorization = request_id = None
+        for name, value in self.headers:
+            if name in ASGI_ONLY_HEADERS:
+                return False
+            if name == b"authorization":
+                authorization = value
+            elif name == b"x-request-id":
+                request_id = value.decode("latin-1")
+        url = httptools.parse_url(self.url)
+        raw_path = url.path
+        if b"%" in raw_path or not raw_path.isascii():
+            return False  # the ASGI path routes on the decoded path
+        path = raw_path.decode("ascii")
+        service, _, rest = path[len(API_PREFIX):].partition("/")
+        pool = proxy.pools.get(service)
+        if pool is None or rest in INTERNAL_SERVICE_PATHS:
+            return False
+        if rest not in PUBLIC_SERVICE_PATHS:
+            try:
+                principal = proxy.verifier.verify(bearer_token(authorization.decode("latin-1") if authorization
+                                                               else None))
+            except Exception:  # noqa: BLE001 - whatever the refusal, the ASGI path answers it
+                return False
+            # a refused caller is asked again by the ASGI path: a refusal takes no token, so this costs it nothing
+            if proxy.limiter.acquire(f"{principal.role}:{principal.subject}") > 0:
+                return False
+        if not valid_request_id(request_id):
+            request_id = new_request_id()
+        target = b"/" + raw_path[len(API_PREFIX) + len(service) + 1:].lstrip(b"/") if rest else b"/"
+        if url.query:
+            target += b"?" + url.query
+        forward = forward_request_head(self.headers, request_id, self.client[0] if self.client else None,
+                                       self.scheme)
+        self.cycle = cycle = _Cycle(parser.should_keep_alive())
+        self.exchange = _Exchange(self, cycle, pool, request_head("GET", target, pool.host_header, forward, False),
+                                  service, path, request_id)
+        self.exchange.start()
+        return True
+
+
+class _Unwatched:
+    """Stands in for the event uvicorn sets when a request's body arrives: nobody waits for this one's."""
+
+    @staticmethod
+    def set() -> None:
+        pass
+
+
+class _Cycle:
+    """What uvicorn's protocol reads of a request's response cycle while the express lane answers it."""
+
+    message_event = _Unwatched()
+
+    def __init__(self, keep_alive: bool) -> None:
+        self.keep_alive = keep_alive
+        self.response_complete = False
+        self.disconnected = False
+        self.more_body = True
+        self.body = bytearray()
+
+
+class _Exchange:
+    """One GET in the express lane: its head goes upstream, and the answer is written back as it is parsed.
+
+    It receives the upstream's answer the way an UpstreamResponse does (the connection calls the same methods)."""
+
+    head_only = False
+
+    def __init__(self, protocol: ExpressProtocol, cycle: _Cycle, pool: UpstreamPool, head: bytes, service: str,
+                 path: str, request_id: str) -> None:
+        self.started = time.perf_counter()
+        self.protocol = protocol
+        self.transport = protocol.transport
+        self.loop = protocol.loop
+        self.read_timeout = protocol.proxy.read_timeout
+        self.cycle = cycle
+        self.pool = pool
+        self.head = head
+        self.service = service
+        self.path = path
+        self.request_id = request_id
+        self.connection: _Connection | None = None
+        self.reused = False
+        self.connecting: asyncio.Task | None = None  # kept while it runs: the loop holds tasks only weakly
+        self.timer: asyncio.TimerHandle | None = None
+        self.last_heard = 0.0
+        self.finished = False  # the client's answer is complete, cut, or nobody is left to read it
+        self._expect_answer()
+
+    def _expect_answer(self) -> None:
+        # what the upstream connection fills in, as on an UpstreamResponse
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.keep_alive = False
+        self.close_delimited = False
+        self.complete = False
+        self.error: Exception | None = None
+        self.client_head: bytes | None = None  # held back to go out with the first piece of the body
+        self.out: list[bytes] = []
+        self.chunked = False
+        self.written = False
+
+    # sending the request
+    def start(self) -> None:
+        """Send the request on a kept connection, or on a new one when none is free."""
+        connection = self.pool.take_idle()
+        if connection is None:
+            self.connecting = self.loop.create_task(self._connect_and_send())
+        else:
+            self._send(connection, reused=True)
+
+    async def _connect_and_send(self) -> None:
+        # not cancelled when the client leaves meanwhile: a connection made as it was cancelled would be lost
+        try:
+            connection, reused = await self.pool.acquire()
+        except UpstreamError as exc:
+            if not self.finished:
+                self._answer_failure(exc)
+            return
+        if self.finished:
+            connection.close()
+            return
+        self._send(connection, reused)
+
+    def _send(self, connection: _Connection, reused: bool) -> None:
+        self.connection, self.reused = connection, reused
+        connection.expect(self)
+        self.last_heard = self.loop.time()
+        self.timer = self.loop.call_later(self.read_timeout, self._check_silence)
+        try:
+            connection.write(self.head)
+        except UpstreamUnavailable as exc:
+            self.fail(exc)
+
+    # the upstream's answer, called by the connection
+    def head_arrived(self) -> None:
+        """Compose the client's head; it waits for the first piece of the body."""
+        length = None
+        for name, value in self.headers:
+            if name == b"content-length":
+                length = value
+        headers = response_headers(self.headers)
+        if length is not None:
+            headers.append((b"content-length", length))
+        elif self.status >= 200 and self.status not in (204, 304):
+            self.chunked = True  # as uvicorn frames an answer of unknown length
+            headers.append((b"transfer-encoding", b"chunked"))
+        headers.append((b"x-request-id", self.request_id.encode()))
+        self.client_head = self._head(self.status, headers)
+
+    def feed(self, chunk: bytes) -> None:
+        self.out.append(b"%x\r\n%b\r\n" % (len(chunk), chunk) if self.chunked else chunk)
+
+    def finish(self) -> None:
+        self.complete = True
+        if self.chunked:
+            self.out.append(b"0\r\n\r\n")
+
+    def fail(self, exc: Exception) -> None:
+        if not self.complete and not self.finished:
+            self._give_up(exc)
+
+    def end_of_read(self) -> None:
+        """One read from the upstream is parsed: write what it brought to the client at once."""
+        if self.finished:
+            return
+        self.last_heard = self.loop.time()
+        if not self.out and not self.complete:
+            return  # a head alone waits for its body: one write instead of two
+        data = b"".join(self.out)
+        self.out.clear()
+        if self.client_head is not None:
+            data = self.client_head + data
+            self.client_head = None
+        self.written = True
+        if not self.transport.is_closing():  # a client gone but not yet told: its connection_lost comes next
+            self.transport.write(data)
+        if self.complete:
+            self.timer.cancel()
+            self.pool.release(self.connection, self)
+            self._end(self.status)
+        elif self.protocol.flow.write_paused:
+            self.connection.pause_reading()  # the client reads slower than the upstream writes
+
+    # the client's side
+    def client_drained(self) -> None:
+        if self.connection is not None and not self.finished:
+            self.connection.resume_reading()
+
+    def client_gone(self) -> None:
+        """The client closed its connection: nobody reads the answer, so the upstream connection goes too."""
+        if self.finished:
+            return
+        self._drop_connection()
+        self._end(499)  # nginx's code for a client that left
+
+    # endings
+    def _check_silence(self) -> None:
+        silent = self.loop.time() - self.last_heard
+        if silent < self.read_timeout or self.protocol.flow.write_paused:  # a slow client is not a silent upstream
+            self.timer = self.loop.call_later(max(self.read_timeout - silent, 0.05), self._check_silence)
+            return
+        self._give_up(UpstreamTimeout("no answer within the read timeout"))
+
+    def _give_up(self, exc: Exception) -> None:
+        """The upstream failed: retry a reused connection found closed, answer a problem, or cut the answer short."""
+        self._drop_connection()
+        if self.written:
+            log.warning("upstream %s broke off its answer to %s", self.service, self.path)
+            self.transport.close()
+            self._end(self.status)
+        elif self.reused and self.status == 0 and isinstance(exc, UpstreamUnavailable):
+            # the upstream closed a kept-alive connection as it was reused: nothing was sent, so send it again
+            self._expect_answer()
+            self.start()
+        else:
+            self._answer_failure(exc)
+
+    def _drop_connection(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            connection.response = None  # its close must not call back into this exchange
+            connection.close()
+
+    def _answer_failure(self, exc: Exception) -> None:
+        status, headers, body = upstream_failure(exc, self.service, self.path, self.request_id)
+        if not self.transport.is_closing():
+            self.transport.write(self._head(status, headers) + body)
+        self._end(status)
+
+    def _head(self, status: int, headers: list[tuple[bytes, bytes]]) -> bytes:
+        """Status line and header block, with uvicorn's default headers, as uvicorn would write them."""
+        content = [STATUS_LINE.get(status) or b"HTTP/1.1 %d \r\n" % status]
+        for name, value in (*self.protocol.server_state.default_headers, *headers):
+            content += (name, b": ", value, b"\r\n")
+        if not self.cycle.keep_alive:
+            content.append(b"connection: close\r\n")
+        content.append(b"\r\n")
+        return b"".join(content)
+
+    def _end(self, status: int) -> None:
+        """Record the request and hand the client's connection back to uvicorn for its next request."""
+        self.finished = True
+        protocol = self.protocol
+        protocol.exchange = None
+        token = request_id_var.set(self.request_id)
+        protocol.proxy.record("GET", self.path, status, self.started)
+        request_id_var.reset(token)
+        self.cycle.response_complete = True
+        if not self.cycle.keep_alive:
+            self.transport.close()
+        protocol.on_response_complete()

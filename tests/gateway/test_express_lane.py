@@ -1,0 +1,148 @@
+"""The gateway's express lane (gateway/express.py) answers exactly as its ASGI path does, and keeps HTTP's rules."""
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+
+import httpx
+import pytest
+
+from common.auth import mint_token
+
+from ..system import ROOT, Process, free_port
+
+SECRET = uuid.uuid4().hex + uuid.uuid4().hex
+
+
+@pytest.fixture(scope="module")
+def gateways(tmp_path_factory):
+    """One echo upstream behind two gateways: as deployed (express lane) and with uvicorn's plain protocol."""
+    workdir = tmp_path_factory.mktemp("express")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    echo = Process("echo", "tests.gateway.echo_app:create_app", free_port(), env, workdir / "echo.log")
+    echo.start()
+    dead = f"http://127.0.0.1:{free_port()}"
+    started = {}
+    for name, http in (("express", None), ("asgi", "httptools")):
+        process = Process(f"gateway-{name}", "gateway.app:create_app", free_port(), {
+            **env, "GATEWAY_JWT_SECRET": SECRET, "GATEWAY_DATA_DIR": str(workdir / name),
+            "GATEWAY_CALCULATION_URL": echo.url, "GATEWAY_INTAKE_URL": dead, "GATEWAY_ELIGIBILITY_URL": dead,
+            "GATEWAY_DISBURSEMENT_URL": dead, "GATEWAY_READ_TIMEOUT_S": "1",
+        }, workdir / f"{name}.log", http=http)
+        process.start()
+        started[name] = process
+    yield started
+    for process in (*started.values(), echo):
+        process.stop()
+
+
+def bearer(subject: str = "express") -> dict[str, str]:
+    return {"Authorization": "Bearer " + mint_token(SECRET, subject, "city_officer", issuer="fundflow",
+                                                    audience="fundflow-api")}
+
+
+def comparable(response: httpx.Response) -> tuple:
+    """Status, headers and body, minus what differs by nature between two gateways (date, own address)."""
+    headers = sorted((k, v) for k, v in response.headers.multi_items() if k not in ("date",))
+    body = response.content
+    if response.headers.get("content-type") == "application/json" and b'"headers"' in body:
+        payload = response.json()
+        payload["headers"].pop("x-forwarded-host")  # each gateway's own host:port
+        body = payload
+    return response.status_code, headers, body
+
+
+@pytest.mark.parametrize("path, with_token", [
+    ("/api/v1/calculation/echo?a=1&b=%C3%A9", True),   # echoed: what the upstream was sent
+    ("/api/v1/calculation/stream?n=4", True),           # a chunked answer with hop-by-hop headers to drop
+    ("/api/v1/calculation/close", True),                 # the upstream closes its connection
+    ("/api/v1/calculation/nowhere", True),               # the upstream's own 404
+    ("/api/v1/calculation/healthz", False),              # public: no token needed
+    ("/api/v1/calculation/echo", False),                 # no token: 401 (the ASGI path answers it)
+    ("/api/v1/calculation/metrics", True),               # internal: 404
+    ("/api/v1/nosuch/thing", True),                      # unknown service: 404
+    ("/api/v1/calculation/%65cho", True),                # percent-encoded path
+    ("/api/v1/intake/applications", True),               # a dead upstream: 503
+    ("/api/v1/calculation/stall", True),                 # a silent upstream: 504
+])
+def test_both_lanes_give_the_same_answer(gateways, path, with_token):
+    headers = {"X-Request-ID": f"parity-{uuid.uuid4().hex[:12]}", "X-Custom": "kept", "Connection": "x-custom",
+               **(bearer() if with_token else {})}
+    answers = {name: httpx.get(process.url + path, headers=headers, timeout=10) for name, process in gateways.items()}
+    assert comparable(answers["express"]) == comparable(answers["asgi"])
+    assert answers["express"].headers["x-request-id"] == headers["X-Request-ID"]
+    for single in ("date", "server", "x-request-id"):  # the upstream's date and server are not passed on as well
+        assert len(answers["express"].headers.get_list(single)) == 1, answers["express"].headers
+    if answers["express"].status_code >= 400 and path != "/api/v1/calculation/nowhere":
+        assert answers["express"].headers["content-type"] == "application/problem+json"
+
+
+def raw_exchange(url: str, payload: bytes, *, until: bytes, timeout: float = 5) -> bytes:
+    """Send raw bytes to the gateway and read until `until` has been seen (or the server closes)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(payload)
+        received = b""
+        while until not in received:
+            piece = sock.recv(65536)
+            if not piece:
+                break
+            received += piece
+        return received
+
+
+def get_request(path: str, *extra: str) -> bytes:
+    token = bearer()["Authorization"]
+    return "\r\n".join([f"GET {path} HTTP/1.1", "Host: gateway", f"Authorization: {token}", *extra, "", ""]).encode()
+
+
+def test_pipelined_requests_are_answered_in_order(gateways):
+    url = gateways["express"].url
+    payload = b"".join(get_request(f"/api/v1/calculation/echo?n={n}") for n in range(3))
+    received = raw_exchange(url, payload, until=b'"query": "n=2"')
+    answers = received.split(b"HTTP/1.1 200 OK")
+    assert len(answers) == 4, received
+    for n, answer in enumerate(answers[1:]):
+        assert f'"query": "n={n}"'.encode() in answer
+
+
+def test_a_client_asking_to_close_gets_its_answer_then_the_close(gateways):
+    url = gateways["express"].url
+    received = raw_exchange(url, get_request("/api/v1/calculation/echo", "Connection: close"), until=b"\0")
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"\r\nconnection: close" in head.lower()
+    assert b'"method": "GET"' in body  # the whole answer came before the server closed
+
+
+def test_http_10_is_served(gateways):
+    url = gateways["express"].url
+    token = bearer()["Authorization"]
+    received = raw_exchange(url, f"GET /api/v1/calculation/echo HTTP/1.0\r\nAuthorization: {token}\r\n\r\n".encode(),
+                            until=b"\0")
+    assert received.startswith(b"HTTP/1.1 200") and b'"method": "GET"' in received
+
+
+def test_a_client_that_leaves_is_logged_and_the_gateway_goes_on(gateways):
+    gateway = gateways["express"]
+    host, port = gateway.url.removeprefix("http://").split(":")
+    request_id = f"leaver-{uuid.uuid4().hex[:12]}"
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(get_request("/api/v1/calculation/stall", f"X-Request-ID: {request_id}"))
+        time.sleep(0.2)  # the request is upstream, waiting
+    deadline = time.monotonic() + 5
+    while request_id not in gateway.logs() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    line = next(line for line in gateway.logs().splitlines() if request_id in line)
+    assert '"status": 499' in line and '"route": "/api/v1/calculation/stall"' in line
+    assert httpx.get(gateway.url + "/api/v1/calculation/echo", headers=bearer()).status_code == 200
+
+
+def test_many_concurrent_gets_share_the_kept_connections(gateways):
+    import concurrent.futures
+
+    url = gateways["express"].url + "/api/v1/calculation/echo?i="
+    with httpx.Client(headers=bearer(), timeout=10) as api, concurrent.futures.ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda i: api.get(url + str(i)), range(200)))
+    assert [a.json()["query"] for a in answers] == [f"i={i}" for i in range(200)]
