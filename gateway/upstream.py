@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import socket
+import time
 from urllib.parse import urlsplit
 
 import httptools
@@ -45,7 +46,8 @@ class UpstreamResponse:
         self.complete = False
         self.close_delimited = False
         self.error: Exception | None = None
-        self.head_ready = asyncio.get_running_loop().create_future()
+        self.loop = connection.loop
+        self.head_ready = self.loop.create_future()
         self._chunks: collections.deque[bytes] = collections.deque()
         self._buffered = 0
         self._waiter: asyncio.Future | None = None
@@ -90,7 +92,7 @@ class UpstreamResponse:
         """Wait for the response head; UpstreamTimeout after `timeout` seconds of silence."""
         if not self.head_ready.done():
             # a timer on the future itself: cheaper than asyncio.wait_for on this per-request path
-            timer = asyncio.get_running_loop().call_later(timeout, self._expire, self.head_ready)
+            timer = self.loop.call_later(timeout, self._expire, self.head_ready)
             try:
                 await self.head_ready
             finally:
@@ -113,8 +115,8 @@ class UpstreamResponse:
                 return None
             if self.error is not None:
                 raise self.error
-            self._waiter = waiter = asyncio.get_running_loop().create_future()
-            timer = asyncio.get_running_loop().call_later(timeout, self._expire, waiter)
+            self._waiter = waiter = self.loop.create_future()
+            timer = self.loop.call_later(timeout, self._expire, waiter)
             try:
                 await waiter
             except UpstreamTimeout:
@@ -134,6 +136,7 @@ class _Connection(asyncio.Protocol):
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.response: UpstreamResponse | None = None
         self.lost = False
@@ -145,6 +148,8 @@ class _Connection(asyncio.Protocol):
 
     # asyncio.Protocol
     def connection_made(self, transport) -> None:
+        # kept: on Python 3.11 every asyncio.get_running_loop() is a getpid() system call
+        self.loop = asyncio.get_running_loop()
         self.transport = transport
         sock = transport.get_extra_info("socket")
         if sock is not None:
@@ -234,7 +239,7 @@ class _Connection(asyncio.Protocol):
         """Wait while the upstream is slow to take what was written."""
         if not self._write_paused:
             return
-        self._drain_waiter = asyncio.get_running_loop().create_future()
+        self._drain_waiter = self.loop.create_future()
         try:
             await asyncio.wait_for(self._drain_waiter, timeout)
         except asyncio.TimeoutError:
@@ -276,7 +281,7 @@ class UpstreamPool:
 
     def take_idle(self) -> _Connection | None:
         """A kept connection still fit for a request, or None."""
-        now = asyncio.get_running_loop().time()
+        now = time.monotonic()
         while self._idle:
             connection = self._idle.pop()
             if connection.reusable() and now - connection.idle_since < IDLE_REUSE_S:
@@ -303,7 +308,7 @@ class UpstreamPool:
         """Give a connection back after its response was read to the end, or close it."""
         connection.response = None
         if response.complete and response.keep_alive and connection.reusable() and len(self._idle) < self.max_idle:
-            connection.idle_since = asyncio.get_running_loop().time()
+            connection.idle_since = time.monotonic()
             self._idle.append(connection)
         else:
             connection.close()
