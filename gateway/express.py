@@ -7,8 +7,9 @@ Here a GET with no body under /api/v1, whose token verifies and whose caller is 
 from the very callback that parsed its head, and its answer goes back from the callbacks that parse the upstream's.
 
 Anything else takes the ASGI path, which stays the reference behaviour: a body, `Expect`, an upgrade, a refusal
-(401, 404, 429: the ASGI path answers them), a client address vouched for by another proxy (`X-Forwarded-*`), a
-percent-encoded path, a pipelined request, a traced gateway. The answers are the same either way, and the proxy's
+(401, 404, 429: the ASGI path answers them), a percent-encoded path, a pipelined request, a traced gateway. A client
+address vouched for by a trusted proxy in front (`X-Forwarded-For`/`-Proto`) is read by uvicorn's own middleware, as
+on the ASGI path. The answers are the same either way, and the proxy's
 conformance tests run against the gateway as deployed, with this lane.
 
 uvicorn runs it with `--http gateway.express:ExpressProtocol` (the run command and the deployment files do); under
@@ -21,6 +22,7 @@ import logging
 import time
 
 import httptools
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from common.auth import bearer_token
@@ -32,22 +34,48 @@ from .upstream import UpstreamError, UpstreamPool, UpstreamTimeout, UpstreamUnav
 
 UVICORN_HTTP = "gateway.express:ExpressProtocol"  # uvicorn's --http for the gateway
 API_PREFIX_BYTES = API_PREFIX.encode()
-# request headers that send a request down the ASGI path: a body, 100-continue, an upgrade, or the forwarding headers
-# uvicorn's ProxyHeadersMiddleware would read
-ASGI_ONLY_HEADERS = frozenset({b"content-length", b"transfer-encoding", b"expect", b"upgrade", b"x-forwarded-for",
-                               b"x-forwarded-proto"})
+# request headers that send a request down the ASGI path: a body, 100-continue, an upgrade
+ASGI_ONLY_HEADERS = frozenset({b"content-length", b"transfer-encoding", b"expect", b"upgrade"})
+FORWARDING_HEADERS = frozenset({b"x-forwarded-for", b"x-forwarded-proto"})
 log = logging.getLogger("fundflow.gateway.proxy")
 
 
-def express_proxy(app) -> ProxyApp | None:
-    """The gateway's proxy under uvicorn's wrappers, when it may take the express lane; None otherwise."""
+def express_proxy(app) -> tuple[ProxyApp | None, "_Forwarding | None"]:
+    """The gateway's proxy under uvicorn's wrappers (None when it may not take the express lane), and uvicorn's
+    reading of forwarding headers when it is configured to trust a proxy in front."""
+    forwarding = None
     for _ in range(8):  # uvicorn's own middlewares wrap the app a few levels deep at most
         if app is None:
-            return None
+            break
+        if isinstance(app, ProxyHeadersMiddleware):
+            forwarding = _Forwarding(app)
         if hasattr(app, "express_proxy"):
-            return app.express_proxy
+            return app.express_proxy, forwarding
         app = getattr(app, "app", None)
-    return None
+    return None, None
+
+
+async def _scope_read(scope, receive, send) -> None:
+    """The app behind the express lane's copy of uvicorn's forwarding middleware: nothing, the scope is what it wants."""
+
+
+class _Forwarding:
+    """uvicorn's ProxyHeadersMiddleware run on a request's client and scheme, with the trust it was configured with."""
+
+    def __init__(self, middleware: ProxyHeadersMiddleware) -> None:
+        self.reader = ProxyHeadersMiddleware(_scope_read)
+        self.reader.trusted_hosts = middleware.trusted_hosts
+
+    def client_and_scheme(self, client, scheme: str, headers) -> tuple | None:
+        """The client address and scheme the ASGI path would see; None if the middleware did not finish at once."""
+        scope = {"type": "http", "client": client, "scheme": scheme, "headers": headers}
+        step = self.reader(scope, None, None)
+        try:
+            step.send(None)  # it awaits nothing but the app above, which returns at once
+        except StopIteration:
+            return scope["client"], scope["scheme"]
+        step.close()
+        return None
 
 
 class ExpressProtocol(HttpToolsProtocol):
@@ -55,7 +83,7 @@ class ExpressProtocol(HttpToolsProtocol):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.proxy = express_proxy(self.app)
+        self.proxy, self.forwarding = express_proxy(self.app)
         self.exchange: _Exchange | None = None
 
     def on_headers_complete(self) -> None:
@@ -80,6 +108,7 @@ class ExpressProtocol(HttpToolsProtocol):
                 or (self.cycle is not None and not self.cycle.response_complete)):  # pipelined: uvicorn queues it
             return False
         authorization = request_id = None
+        forwarded = False
         for name, value in self.headers:
             if name in ASGI_ONLY_HEADERS:
                 return False
@@ -87,6 +116,14 @@ class ExpressProtocol(HttpToolsProtocol):
                 authorization = value
             elif name == b"x-request-id":
                 request_id = value.decode("latin-1")
+            elif name in FORWARDING_HEADERS:
+                forwarded = True
+        client, scheme = self.client, self.scheme
+        if forwarded and self.forwarding is not None:
+            seen = self.forwarding.client_and_scheme(client, scheme, self.headers)
+            if seen is None:
+                return False
+            client, scheme = seen
         url = httptools.parse_url(self.url)
         raw_path = url.path
         if b"%" in raw_path or not raw_path.isascii():
@@ -110,8 +147,7 @@ class ExpressProtocol(HttpToolsProtocol):
         target = b"/" + raw_path[len(API_PREFIX) + len(service) + 1:].lstrip(b"/") if rest else b"/"
         if url.query:
             target += b"?" + url.query
-        forward = forward_request_head(self.headers, request_id, self.client[0] if self.client else None,
-                                       self.scheme)
+        forward = forward_request_head(self.headers, request_id, client[0] if client else None, scheme)
         self.cycle = cycle = _Cycle(parser.should_keep_alive())
         self.exchange = _Exchange(self, cycle, pool, request_head("GET", target, pool.host_header, forward, False),
                                   service, path, request_id)

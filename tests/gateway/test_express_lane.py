@@ -67,9 +67,11 @@ def comparable(response: httpx.Response) -> tuple:
     ("/api/v1/intake/applications", True),               # a dead upstream: 503
     ("/api/v1/calculation/stall", True),                 # a silent upstream: 504
 ])
-def test_both_lanes_give_the_same_answer(gateways, path, with_token):
-    headers = {"X-Request-ID": f"parity-{uuid.uuid4().hex[:12]}", "X-Custom": "kept", "Connection": "x-custom",
-               **(bearer() if with_token else {})}
+@pytest.mark.parametrize("forwarded", [{}, {"X-Forwarded-For": "203.0.113.7, 10.0.0.2", "X-Forwarded-Proto": "https"}])
+def test_both_lanes_give_the_same_answer(gateways, path, with_token, forwarded):
+    # forwarded: as a proxy in front would send them, from an address uvicorn trusts by default (127.0.0.1)
+    headers = {"X-Request-ID": f"parity-{uuid.uuid4().hex[:12]}", "X-Custom": "dropped", "Connection": "x-custom",
+               **forwarded, **(bearer() if with_token else {})}
     answers = {name: httpx.get(process.url + path, headers=headers, timeout=10) for name, process in gateways.items()}
     assert comparable(answers["express"]) == comparable(answers["asgi"])
     assert answers["express"].headers["x-request-id"] == headers["X-Request-ID"]
@@ -129,7 +131,9 @@ def test_a_client_that_leaves_is_logged_and_the_gateway_goes_on(gateways):
     host, port = gateway.url.removeprefix("http://").split(":")
     request_id = f"leaver-{uuid.uuid4().hex[:12]}"
     with socket.create_connection((host, int(port))) as sock:
-        sock.sendall(get_request("/api/v1/calculation/stall", f"X-Request-ID: {request_id}"))
+        # behind a trusted proxy too: only the express lane logs a client that left as 499
+        sock.sendall(get_request("/api/v1/calculation/stall", f"X-Request-ID: {request_id}",
+                                 "X-Forwarded-For: 203.0.113.7"))
         time.sleep(0.2)  # the request is upstream, waiting
     deadline = time.monotonic() + 5
     while request_id not in gateway.logs() and time.monotonic() < deadline:
