@@ -31,7 +31,8 @@ from common.logging import new_request_id, request_id_var, valid_request_id
 
 from .proxy import (API_PREFIX, INTERNAL_SERVICE_PATHS, PUBLIC_SERVICE_PATHS, ProxyApp, forward_request_head,
                     response_headers, upstream_failure)
-from .upstream import UpstreamError, UpstreamPool, UpstreamTimeout, UpstreamUnavailable, _Connection, request_head
+from .upstream import (Receiver, UpstreamError, UpstreamPool, UpstreamTimeout, UpstreamUnavailable, _Connection,
+                       request_head)
 
 UVICORN_HTTP = "gateway.express:ExpressProtocol"  # uvicorn's --http for the gateway
 API_PREFIX_BYTES = API_PREFIX.encode()
@@ -177,12 +178,8 @@ class _Cycle:
         self.body = bytearray()
 
 
-class _Exchange:
-    """One GET in the express lane: its head goes upstream, and the answer is written back as it is parsed.
-
-    It receives the upstream's answer the way an UpstreamResponse does (the connection calls the same methods)."""
-
-    head_only = False
+class _Exchange(Receiver):
+    """One GET in the express lane: its head goes upstream, and the answer is written back as it is parsed."""
 
     def __init__(self, protocol: ExpressProtocol, cycle: _Cycle, pool: UpstreamPool, head: bytes, service: str,
                  path: str, request_id: str) -> None:
@@ -206,13 +203,7 @@ class _Exchange:
         self._expect_answer()
 
     def _expect_answer(self) -> None:
-        # what the upstream connection fills in, as on an UpstreamResponse
-        self.status = 0
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.keep_alive = False
-        self.close_delimited = False
-        self.complete = False
-        self.error: Exception | None = None
+        self.expect_answer()
         self.client_head: bytes | None = None  # held back to go out with the first piece of the body
         self.out: list[bytes] = []
         self.chunked = False

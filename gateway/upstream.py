@@ -34,18 +34,32 @@ class UpstreamTimeout(UpstreamError):
     """The upstream stayed silent longer than the read timeout."""
 
 
-class UpstreamResponse:
+class Receiver:
+    """What a connection fills in while it parses an answer; it calls head_arrived, feed, finish, fail and
+    end_of_read on it. An UpstreamResponse, or an exchange of the gateway's express lane."""
+
+    head_only = False
+
+    def expect_answer(self) -> None:
+        """Nothing of an answer received yet."""
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.keep_alive = False  # the upstream's: whether the connection can carry another request
+        self.close_delimited = False
+        self.complete = False
+        self.error: Exception | None = None
+
+    def end_of_read(self) -> None:
+        """All of one read from the connection is parsed: nothing to do unless the receiver writes in batches."""
+
+
+class UpstreamResponse(Receiver):
     """One response being received: its head, then its body chunks as they arrive."""
 
     def __init__(self, connection: "_Connection", head_only: bool) -> None:
         self.connection = connection
         self.head_only = head_only
-        self.status = 0
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.keep_alive = False
-        self.complete = False
-        self.close_delimited = False
-        self.error: Exception | None = None
+        self.expect_answer()
         self.loop = connection.loop
         self.head_ready = self.loop.create_future()
         self._chunks: collections.deque[bytes] = collections.deque()
@@ -68,9 +82,6 @@ class UpstreamResponse:
         """The status and headers are in (called by the protocol)."""
         if not self.head_ready.done():
             self.head_ready.set_result(None)
-
-    def end_of_read(self) -> None:
-        """All of one read from the connection is parsed (called by the protocol): nothing to do here."""
 
     def finish(self) -> None:
         """The message is complete (called by the protocol)."""
@@ -222,8 +233,8 @@ class _Connection(asyncio.Protocol):
         """Expect a new response on this connection."""
         return self.expect(UpstreamResponse(self, head_only))
 
-    def expect(self, response):
-        """Expect a new response on this connection, handed to `response` (an UpstreamResponse or the like)."""
+    def expect(self, response: Receiver) -> Receiver:
+        """Expect a new response on this connection, handed to `response`."""
         self.parser = httptools.HttpResponseParser(self)
         self._framed = False
         self.response = response

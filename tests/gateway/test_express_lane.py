@@ -1,7 +1,6 @@
 """The gateway's express lane (gateway/express.py) answers exactly as its ASGI path does, and keeps HTTP's rules."""
 from __future__ import annotations
 
-import os
 import socket
 import time
 import uuid
@@ -11,7 +10,8 @@ import pytest
 
 from common.auth import mint_token
 
-from ..system import ROOT, Process, free_port
+from ..system import Process, free_port
+from .harness import start_echo
 
 SECRET = uuid.uuid4().hex + uuid.uuid4().hex
 
@@ -20,17 +20,11 @@ SECRET = uuid.uuid4().hex + uuid.uuid4().hex
 def gateways(tmp_path_factory):
     """One echo upstream behind two gateways: as deployed (express lane) and with uvicorn's plain protocol."""
     workdir = tmp_path_factory.mktemp("express")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    echo = Process("echo", "tests.gateway.echo_app:create_app", free_port(), env, workdir / "echo.log")
-    echo.start()
-    dead = f"http://127.0.0.1:{free_port()}"
+    echo, env = start_echo(workdir, SECRET)
     started = {}
     for name, http in (("express", None), ("asgi", "httptools")):
-        process = Process(f"gateway-{name}", "gateway.app:create_app", free_port(), {
-            **env, "GATEWAY_JWT_SECRET": SECRET, "GATEWAY_DATA_DIR": str(workdir / name),
-            "GATEWAY_CALCULATION_URL": echo.url, "GATEWAY_INTAKE_URL": dead, "GATEWAY_ELIGIBILITY_URL": dead,
-            "GATEWAY_DISBURSEMENT_URL": dead, "GATEWAY_READ_TIMEOUT_S": "1",
-        }, workdir / f"{name}.log", http=http)
+        process = Process(f"gateway-{name}", "gateway.app:create_app", free_port(),
+                          {**env, "GATEWAY_DATA_DIR": str(workdir / name)}, workdir / f"{name}.log", http=http)
         process.start()
         started[name] = process
     yield started

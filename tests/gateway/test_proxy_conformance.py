@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import socket
 import time
 import uuid
@@ -13,7 +12,8 @@ import pytest
 from bench.harness import rss_bytes
 from common.auth import mint_token
 
-from ..system import ROOT, Process, free_port
+from ..system import Process, free_port
+from .harness import start_echo
 
 SECRET = uuid.uuid4().hex + uuid.uuid4().hex
 MiB = 1024 * 1024
@@ -23,14 +23,9 @@ MiB = 1024 * 1024
 def proxied(tmp_path_factory):
     """An echo upstream reached as `calculation`, a dead port as `intake`, behind a gateway with small limits."""
     workdir = tmp_path_factory.mktemp("conformance")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    echo = Process("echo", "tests.gateway.echo_app:create_app", free_port(), env, workdir / "echo.log")
-    echo.start()
-    dead = f"http://127.0.0.1:{free_port()}"
+    echo, env = start_echo(workdir, SECRET)
     gateway = Process("gateway", "gateway.app:create_app", free_port(), {
-        **env, "GATEWAY_JWT_SECRET": SECRET, "GATEWAY_DATA_DIR": str(workdir / "gw"),
-        "GATEWAY_CALCULATION_URL": echo.url, "GATEWAY_INTAKE_URL": dead, "GATEWAY_ELIGIBILITY_URL": dead,
-        "GATEWAY_DISBURSEMENT_URL": dead, "GATEWAY_READ_TIMEOUT_S": "1", "GATEWAY_RATE_LIMIT_PER_S": "5",
+        **env, "GATEWAY_DATA_DIR": str(workdir / "gw"), "GATEWAY_RATE_LIMIT_PER_S": "5",
         "GATEWAY_RATE_LIMIT_BURST": "20", "GATEWAY_MAX_BODY_BYTES": str(10 * MiB),
         "GATEWAY_MAX_UPLOAD_BYTES": str(256 * MiB), "GATEWAY_UPLOAD_ROUTES": '["^/api/v1/calculation/echo$"]',
     }, workdir / "gateway.log")
