@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from gateway.express import UVICORN_HTTP
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -24,12 +26,11 @@ def free_port() -> int:
 
 
 class Server:
-    """A uvicorn process with the production settings of the run command (uvloop, httptools)."""
+    """A uvicorn process with the production settings of the run command (uvloop, httptools; the gateway's express
+    lane)."""
 
     def __init__(self, app: str, env: dict[str, str], workers: int = 1, log: Path | None = None,
                  http: str | None = None) -> None:
-        from gateway.express import UVICORN_HTTP
-
         http = http or (UVICORN_HTTP if app.startswith("gateway.") else "httptools")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

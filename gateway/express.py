@@ -10,8 +10,8 @@ the four socket calls.
 Anything else takes the ASGI path, which stays the reference behaviour: a body, `Expect`, an upgrade, a refusal
 (401, 404, 429: the ASGI path answers them), a percent-encoded path, a pipelined request, a traced gateway. A client
 address vouched for by a trusted proxy in front (`X-Forwarded-For`/`-Proto`) is read by uvicorn's own middleware, as
-on the ASGI path. The answers are the same either way, and the proxy's
-conformance tests run against the gateway as deployed, with this lane.
+on the ASGI path. The answers are the same either way, and the proxy's conformance tests run against the gateway as
+deployed, with this lane.
 
 uvicorn runs it with `--http gateway.express:ExpressProtocol` (the run command and the deployment files do); under
 plain `--http httptools` every request takes the ASGI path.
@@ -291,6 +291,7 @@ class _Exchange(Receiver):
     # the client's side
     def client_drained(self) -> None:
         if self.connection is not None and not self.finished:
+            self.last_heard = self.loop.time()  # the upstream's silence counts from when it may send again
             self.connection.resume_reading()
 
     def client_gone(self) -> None:
@@ -314,7 +315,7 @@ class _Exchange(Receiver):
         if self.written:
             log.warning("upstream %s broke off its answer to %s", self.service, self.path)
             self.transport.close()
-            self._end(self.status)
+            self._end(502)  # recorded as the upstream's failure: the client saw a head, then a cut
         elif self.reused and self.status == 0 and isinstance(exc, UpstreamUnavailable):
             # the upstream closed a kept-alive connection as it was reused: nothing was sent, so send it again
             self._expect_answer()

@@ -149,7 +149,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.parser = httptools.HttpResponseParser(self)
-        self.response: UpstreamResponse | None = None
+        self.response: Receiver | None = None
         self.lost = False
         self._reading_paused = False
         self._write_paused = False

@@ -51,6 +51,14 @@ async def app(scope, receive, send):
             await send({"type": "http.response.body", "body": f"chunk-{i};".encode(), "more_body": True})
             await asyncio.sleep(0.01)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+    elif path == "/big":
+        # a large chunked answer, as fast as the reader takes it
+        mib = int(dict(p.split("=") for p in scope["query_string"].decode().split("&") if p).get("mib", "1"))
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        piece = b"x" * (1024 * 1024)
+        for _ in range(mib):
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
     elif path == "/close":
         body = b'{"closed": true}'
         await send({"type": "http.response.start", "status": 200,

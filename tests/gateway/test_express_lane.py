@@ -1,6 +1,7 @@
 """The gateway's express lane (gateway/express.py) answers exactly as its ASGI path does, and keeps HTTP's rules."""
 from __future__ import annotations
 
+import concurrent.futures
 import socket
 import time
 import uuid
@@ -8,6 +9,7 @@ import uuid
 import httpx
 import pytest
 
+from bench.harness import rss_bytes
 from common.auth import mint_token
 
 from ..system import Process, free_port
@@ -138,9 +140,27 @@ def test_a_client_that_leaves_is_logged_and_the_gateway_goes_on(gateways):
 
 
 def test_many_concurrent_gets_share_the_kept_connections(gateways):
-    import concurrent.futures
-
     url = gateways["express"].url + "/api/v1/calculation/echo?i="
     with httpx.Client(headers=bearer(), timeout=10) as api, concurrent.futures.ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(lambda i: api.get(url + str(i)), range(200)))
     assert [a.json()["query"] for a in answers] == [f"i={i}" for i in range(200)]
+
+
+def test_a_client_reading_slowly_holds_back_the_upstream_not_the_gateways_memory(gateways):
+    gateway = gateways["express"]
+    host, port = gateway.url.removeprefix("http://").split(":")
+    before = rss_bytes(gateway.proc.pid)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.sendall(get_request("/api/v1/calculation/big?mib=96"))
+        time.sleep(2)  # longer than the read timeout (1 s): a client that does not read is not a silent upstream
+        grown = rss_bytes(gateway.proc.pid) - before
+        received = bytearray()
+        while not received.endswith(b"\r\n0\r\n\r\n"):
+            piece = sock.recv(1 << 20)
+            assert piece, "the gateway closed the connection before the end of the answer"
+            received += piece
+    head, _, body = bytes(received).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"transfer-encoding: chunked" in head.lower()
+    assert body.count(b"x") == 96 * 1024 * 1024
+    assert grown < 32 * 1024 * 1024, f"the gateway held {grown / 2**20:.0f} MiB for a client that did not read"
