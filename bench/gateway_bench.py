@@ -9,7 +9,7 @@ from pathlib import Path
 from common.auth import mint_token
 from gateway.express import UVICORN_HTTP
 
-from .harness import Load, Server, median_load, wrk
+from .harness import CpuUse, Load, Server, median_load, wrk
 
 TARGETS = {1: 0.90, 2: 0.60}  # issue 7: ratio of gateway to direct req/s, by workers per process
 ROUNDS = 3
@@ -33,16 +33,24 @@ def run(seconds: int = 5) -> list[str]:
                 http=gateway_http()).wait()
             try:
                 direct, proxied = [], []
+                cpu = {"service direct": [], "service": [], "gateway": []}  # µs of CPU per request, per run
                 wrk(ping.url + "/ping", seconds=1, headers=auth)  # warm both paths
                 wrk(gateway.url + "/api/v1/calculation/ping", seconds=1, headers=auth)
                 for _ in range(ROUNDS):
-                    direct.append(wrk(ping.url + "/ping", seconds=seconds, headers=auth))
-                    proxied.append(wrk(gateway.url + "/api/v1/calculation/ping", seconds=seconds, headers=auth))
+                    with CpuUse(ping.proc.pid) as service:
+                        direct.append(wrk(ping.url + "/ping", seconds=seconds, headers=auth))
+                    cpu["service direct"].append(service.per_request(direct[-1].rps * seconds))
+                    with CpuUse(ping.proc.pid) as service, CpuUse(gateway.proc.pid) as own:
+                        proxied.append(wrk(gateway.url + "/api/v1/calculation/ping", seconds=seconds, headers=auth))
+                    cpu["service"].append(service.per_request(proxied[-1].rps * seconds))
+                    cpu["gateway"].append(own.per_request(proxied[-1].rps * seconds))
             finally:
                 gateway.stop()
                 ping.stop()
         d, g = median_load(direct), median_load(proxied)
         lines.append(_row(workers, d, g))
+        lines.append("          CPU per request (median): " + ", ".join(
+            f"{name} {sorted(values)[len(values) // 2]:.0f} µs" for name, values in cpu.items()))
     return lines
 
 

@@ -171,6 +171,33 @@ class MotoS3:
         self.proc.wait(10)
 
 
+class CpuUse:
+    """CPU time (user and system) a process and its direct children (uvicorn's workers) spend during a block."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.seconds = 0.0
+
+    def _total(self) -> float:
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        ticks = 0
+        for pid in (self.pid, *map(int, children)):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def __enter__(self) -> "CpuUse":
+        self._start = self._total()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.seconds = self._total() - self._start
+
+    def per_request(self, requests: float) -> float:
+        """Microseconds of CPU per request, over `requests` requests."""
+        return self.seconds / requests * 1e6
+
+
 def rss_bytes(pid: int) -> int:
     """Resident memory of a process, from /proc/<pid>/status."""
     with open(f"/proc/{pid}/status") as status:
