@@ -22,6 +22,7 @@ class Metrics:
                                  buckets=LATENCY_BUCKETS, registry=self.registry)
         self.service = service
         self._refreshers: list[Callable[[], None]] = []
+        self._children: dict[tuple[str, str, int], tuple] = {}  # as bounded as the routes and statuses
 
     def gauge(self, name: str, help_text: str, labels: list[str], read: Callable[[], dict[tuple, float]]) -> None:
         """A gauge read when Prometheus scrapes (outbox depth, payments by status …)."""
@@ -35,8 +36,15 @@ class Metrics:
         self._refreshers.append(collect)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(self.service, method, route, str(status)).inc()
-        self.latency.labels(self.service, method, route).observe(seconds)
+        """Count and time one answered request."""
+        # the labelled children kept: looking them up by label values cost ~2 µs of every request's ~3
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (self.requests.labels(self.service, method, route, str(status)),
+                                              self.latency.labels(self.service, method, route))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def exposition(self) -> bytes:
         for refresh in self._refreshers:
