@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import socket
 import time
 import uuid
@@ -135,7 +136,8 @@ def test_a_client_that_leaves_is_logged_and_the_gateway_goes_on(gateways):
     while request_id not in gateway.logs() and time.monotonic() < deadline:
         time.sleep(0.1)
     line = next(line for line in gateway.logs().splitlines() if request_id in line)
-    assert '"status": 499' in line and '"route": "/api/v1/calculation/stall"' in line
+    entry = json.loads(line)
+    assert entry["status"] == 499 and entry["route"] == "/api/v1/calculation/stall"
     assert httpx.get(gateway.url + "/api/v1/calculation/echo", headers=bearer()).status_code == 200
 
 
