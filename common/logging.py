@@ -18,6 +18,23 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 _service_name = "fundflow"
 
 
+_second_prefix: tuple[int, str] = (-1, "")  # the last second formatted, and its text (one tuple: read atomically)
+
+
+def iso_timestamp(epoch_s: float) -> str:
+    """UTC ISO 8601 to the millisecond, as isoformat(timespec="milliseconds") writes it, its second formatted once."""
+    global _second_prefix
+    second = int(epoch_s)
+    micro = round((epoch_s - second) * 1e6)  # rounded to the microsecond first, as datetime does
+    if micro >= 1_000_000:
+        second, micro = second + 1, micro - 1_000_000
+    cached_second, prefix = _second_prefix
+    if second != cached_second:
+        prefix = datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        _second_prefix = (second, prefix)
+    return f"{prefix}.{micro // 1000:03d}+00:00"
+
+
 def json_line(entry: dict) -> str:
     """One log line's JSON, compact and UTF-8 (pydantic-core: ~0.5 µs where json.dumps took ~2.7 µs per line)."""
     return to_json(entry, fallback=str).decode()
@@ -28,7 +45,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": iso_timestamp(record.created),
             "level": record.levelname.lower(),
             "service": _service_name,
             "logger": record.name,
@@ -113,7 +130,7 @@ def log_access(logger: logging.Logger, method: str, route: str, status: int, lat
     if handler is None or logging.getLogger().handlers != [handler]:
         logger.info("request", extra=fields)
         return
-    entry = {"ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "level": "info",
+    entry = {"ts": iso_timestamp(time.time()), "level": "info",
              "service": _service_name, "logger": logger.name, "msg": "request"}
     rid = request_id_var.get()
     if rid:
