@@ -4,6 +4,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import socket
+import threading
 import time
 import uuid
 
@@ -19,20 +20,57 @@ from .harness import start_echo
 SECRET = uuid.uuid4().hex + uuid.uuid4().hex
 
 
+class RawUpstream:
+    """A bare TCP upstream answering as old or broken servers do, which uvicorn never does: one answer per connection.
+
+    /close-delimited: no Content-Length, the body ends when the connection closes; /cut: a Content-Length of 1,000
+    and only 10 bytes before the close."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return  # closed
+            with connection:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    request += connection.recv(65536)
+                if b" /cut " in request.split(b"\r\n", 1)[0]:
+                    connection.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 1000\r\n\r\n"
+                                       + b"0123456789")
+                else:
+                    connection.sendall(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n")
+                    for n in range(50):
+                        connection.sendall(b"piece-%d;" % n * 100)
+
+    def close(self) -> None:
+        self.server.close()
+
+
 @pytest.fixture(scope="module")
 def gateways(tmp_path_factory):
-    """One echo upstream behind two gateways: as deployed (express lane) and with uvicorn's plain protocol."""
+    """An echo upstream (as `calculation`) and a raw one (as `eligibility`) behind two gateways: one as deployed
+    (express lane), one with uvicorn's plain protocol (the ASGI path)."""
     workdir = tmp_path_factory.mktemp("express")
     echo, env = start_echo(workdir, SECRET)
+    raw = RawUpstream()
     started = {}
     for name, http in (("express", None), ("asgi", "httptools")):
         process = Process(f"gateway-{name}", "gateway.app:create_app", free_port(),
-                          {**env, "GATEWAY_DATA_DIR": str(workdir / name)}, workdir / f"{name}.log", http=http)
+                          {**env, "GATEWAY_DATA_DIR": str(workdir / name), "GATEWAY_ELIGIBILITY_URL": raw.url},
+                          workdir / f"{name}.log", http=http)
         process.start()
         started[name] = process
     yield started
     for process in (*started.values(), echo):
         process.stop()
+    raw.close()
 
 
 def bearer(subject: str = "express") -> dict[str, str]:
@@ -61,6 +99,7 @@ def comparable(response: httpx.Response) -> tuple:
     ("/api/v1/calculation/metrics", True),               # internal: 404
     ("/api/v1/nosuch/thing", True),                      # unknown service: 404
     ("/api/v1/calculation/%65cho", True),                # percent-encoded path
+    ("/api/v1/eligibility/close-delimited", True),       # a body that ends with the upstream's connection
     ("/api/v1/intake/applications", True),               # a dead upstream: 503
     ("/api/v1/calculation/stall", True),                 # a silent upstream: 504
 ])
@@ -76,6 +115,19 @@ def test_both_lanes_give_the_same_answer(gateways, path, with_token, forwarded):
         assert len(answers["express"].headers.get_list(single)) == 1, answers["express"].headers
     if answers["express"].status_code >= 400 and path != "/api/v1/calculation/nowhere":
         assert answers["express"].headers["content-type"] == "application/problem+json"
+
+
+def test_a_body_delimited_by_the_upstreams_close_arrives_whole_and_chunked(gateways):
+    response = httpx.get(gateways["express"].url + "/api/v1/eligibility/close-delimited", headers=bearer())
+    assert response.status_code == 200 and response.headers["transfer-encoding"] == "chunked"
+    assert response.content == b"".join(b"piece-%d;" % n * 100 for n in range(50))
+
+
+def test_an_answer_the_upstream_cuts_short_is_cut_short_on_both_lanes(gateways):
+    for process in gateways.values():
+        with pytest.raises(httpx.RemoteProtocolError):  # a head and 10 of 1,000 bytes, then the close
+            httpx.get(process.url + "/api/v1/eligibility/cut", headers=bearer(), timeout=10)
+        assert httpx.get(process.url + "/api/v1/calculation/echo", headers=bearer()).status_code == 200
 
 
 def raw_exchange(url: str, payload: bytes, *, until: bytes, timeout: float = 5) -> bytes:
