@@ -49,6 +49,11 @@ def invoice_key(number: str) -> str:
     return re.sub(r"\s+", "", number).upper()[:40]
 
 
+def invoice_keys_of(dossier: Dossier) -> list[str]:
+    """The invoice keys a dossier's expense lines claim, each once, in the order of the lines."""
+    return list(dict.fromkeys(invoice_key(line.invoice_number) for line in dossier.content.f3_expenses or []))
+
+
 def project_key(dossier: Dossier) -> str:
     """What names a project across applications: its platform's name, spaces and case aside."""
     platform = dossier.content.f2_platform
@@ -322,8 +327,7 @@ UNIT_ROWS_PG = _unit_rows(ClaimedInvoice.invoice_key == any_(bindparam("invoice_
 def unit_parameters(dossier: Dossier) -> dict:
     """The parameters of UNIT_ROWS for a dossier."""
     return {"uscc": dossier.applicant.uscc, "edition": dossier.edition, "project_type": dossier.project_type,
-            "invoice_keys": list(dict.fromkeys(invoice_key(line.invoice_number)
-                                               for line in dossier.content.f3_expenses or [])),
+            "invoice_keys": invoice_keys_of(dossier),
             "application_id": dossier.application_id or "",
             # no platform name: no platform to compare (NULL equals nothing)
             "project_key": project_key(dossier) or None}
@@ -369,7 +373,7 @@ class DossierRegistry:
         """The rows of one registry read for this dossier (all of them are read at the first question)."""
         def compute():
             if self.batch is not None:
-                return self.batch.rows_for(self.dossier, list(self._own_invoices()))
+                return self.batch.rows_for(self.dossier, invoice_keys_of(self.dossier))
             # on the session's connection: a plain statement, none of the ORM's per-execution work
             connection = self.connection()
             statement = UNIT_ROWS_PG if connection.dialect.name == "postgresql" else UNIT_ROWS
@@ -510,7 +514,7 @@ def _read_batch(connection: Connection, dossiers: list[Dossier]) -> list:
         return []
     usccs = sorted({d.applicant.uscc for d in dossiers})
     editions = sorted({d.edition for d in dossiers})
-    invoice_keys = sorted({invoice_key(line.invoice_number) for d in dossiers for line in d.content.f3_expenses or []})
+    invoice_keys = sorted({key for d in dossiers for key in invoice_keys_of(d)})
     project_keys = sorted({key for key in map(project_key, dossiers) if key})
     if connection.dialect.name == "postgresql":
         return connection.execute(BATCH_ROWS_PG, {"usccs": usccs, "editions": editions, "invoice_keys": invoice_keys,
