@@ -19,6 +19,7 @@ plain `--http httptools` every request takes the ASGI path.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 
@@ -42,6 +43,7 @@ FORWARDING_HEADERS = frozenset({b"x-forwarded-for", b"x-forwarded-proto"})
 log = logging.getLogger("fundflow.gateway.proxy")
 
 
+@functools.cache  # one app per process: found once, not on every connection
 def express_proxy(app) -> tuple[ProxyApp | None, "_Forwarding | None"]:
     """The gateway's proxy under uvicorn's wrappers (None when it may not take the express lane), and uvicorn's
     reading of forwarding headers when it is configured to trust a proxy in front."""
