@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from gateway.express import UVICORN_HTTP
+from gateway.express import run_command_http
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,7 +31,7 @@ class Server:
 
     def __init__(self, app: str, env: dict[str, str], workers: int = 1, log: Path | None = None,
                  http: str | None = None) -> None:
-        http = http or (UVICORN_HTTP if app.startswith("gateway.") else "httptools")
+        http = http or run_command_http(app) or "httptools"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1", "--port", str(self.port),

@@ -36,6 +36,11 @@ from .upstream import (Receiver, UpstreamError, UpstreamPool, UpstreamTimeout, U
                        request_head)
 
 UVICORN_HTTP = "gateway.express:ExpressProtocol"  # uvicorn's --http for the gateway
+
+
+def run_command_http(app: str) -> str | None:
+    """uvicorn's --http for an app factory as the run command and deployment files set it; None: uvicorn's own."""
+    return UVICORN_HTTP if app.startswith("gateway.") else None
 API_PREFIX_BYTES = API_PREFIX.encode()
 # request headers that send a request down the ASGI path: a body, 100-continue, an upgrade
 ASGI_ONLY_HEADERS = frozenset({b"content-length", b"transfer-encoding", b"expect", b"upgrade"})

@@ -19,7 +19,7 @@ import httpx
 import psycopg
 
 from common.auth import mint_token
-from gateway.express import UVICORN_HTTP
+from gateway.express import run_command_http
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("intake", "eligibility", "calculation", "disbursement")
@@ -86,7 +86,7 @@ class Process:
 
     def http_option(self) -> list[str]:
         """uvicorn's protocol as the run command sets it: the gateway's has the express lane (gateway/express.py)."""
-        return ["--http", self.http or (UVICORN_HTTP if self.app.startswith("gateway.") else "auto")]
+        return ["--http", self.http or run_command_http(self.app) or "auto"]
 
     def stop(self) -> None:
         """Stop it gracefully (SIGTERM), killing it if it lingers."""
