@@ -7,7 +7,6 @@ import uuid
 from pathlib import Path
 
 from common.auth import mint_token
-from gateway.express import UVICORN_HTTP
 
 from .harness import CpuUse, Load, Server, median_load, wrk
 
@@ -30,7 +29,7 @@ def run(seconds: int = 5) -> list[str]:
                 "GATEWAY_JWT_SECRET": secret, "GATEWAY_CALCULATION_URL": ping.url,
                 "GATEWAY_DATA_DIR": str(Path(tmp) / "gw"), "GATEWAY_RATE_LIMIT_PER_S": "1000000",
                 "GATEWAY_RATE_LIMIT_BURST": "1000000"}, workers, log=Path(tmp) / "gateway.log",
-                http=gateway_http()).wait()
+                options=gateway_options()).wait()
             try:
                 direct, proxied = [], []
                 cpu = {"service direct": [], "service": [], "gateway": []}  # µs of CPU per request, per run
@@ -54,9 +53,15 @@ def run(seconds: int = 5) -> list[str]:
     return lines
 
 
-def gateway_http() -> str:
-    """The gateway's uvicorn protocol: the run command's, unless FUNDFLOW_BENCH_GATEWAY_HTTP names another to compare."""
-    return os.environ.get("FUNDFLOW_BENCH_GATEWAY_HTTP", UVICORN_HTTP)
+def gateway_options() -> list[str]:
+    """The run command's own settings for the gateway, unless the environment names others to compare:
+    FUNDFLOW_BENCH_GATEWAY_HTTP=httptools (the ASGI path alone), FUNDFLOW_BENCH_GATEWAY_SCHEDULING=normal."""
+    options = []
+    if os.environ.get("FUNDFLOW_BENCH_GATEWAY_HTTP"):
+        options += ["--http", os.environ["FUNDFLOW_BENCH_GATEWAY_HTTP"]]
+    if os.environ.get("FUNDFLOW_BENCH_GATEWAY_SCHEDULING"):
+        options += ["--scheduling", os.environ["FUNDFLOW_BENCH_GATEWAY_SCHEDULING"]]
+    return options
 
 
 def _row(workers: int, d: Load, g: Load) -> str:

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import httpx
 
-from gateway.express import run_command_http
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -26,18 +24,14 @@ def free_port() -> int:
 
 
 class Server:
-    """A uvicorn process with the production settings of the run command (uvloop, httptools; the gateway's express
-    lane)."""
+    """A process started by the run command (deploy/serve.py), with its production settings."""
 
     def __init__(self, app: str, env: dict[str, str], workers: int = 1, log: Path | None = None,
-                 http: str | None = None) -> None:
-        http = http or run_command_http(app) or "httptools"
+                 options: list[str] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1", "--port", str(self.port),
-               "--no-access-log", "--log-level", "warning", "--loop", "uvloop", "--http", http]
-        if workers > 1:
-            cmd += ["--workers", str(workers)]
+        cmd = [sys.executable, "-m", "deploy.serve", app, "--host", "127.0.0.1", "--port", str(self.port),
+               "--workers", str(workers), *options]
         self.log = log or Path(os.devnull)
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
                                      stdout=self.log.open("ab"), stderr=subprocess.STDOUT)

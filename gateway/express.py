@@ -13,8 +13,8 @@ address vouched for by a trusted proxy in front (`X-Forwarded-For`/`-Proto`) is 
 on the ASGI path. The answers are the same either way, and the proxy's conformance tests run against the gateway as
 deployed, with this lane.
 
-uvicorn runs it with `--http gateway.express:ExpressProtocol` (the run command and the deployment files do); under
-plain `--http httptools` every request takes the ASGI path.
+uvicorn runs it with `--http gateway.express:ExpressProtocol`, as the run command (deploy/serve.py) gives the gateway;
+under plain `--http httptools` every request takes the ASGI path.
 """
 from __future__ import annotations
 
@@ -35,12 +35,6 @@ from .proxy import (API_PREFIX, INTERNAL_SERVICE_PATHS, PUBLIC_SERVICE_PATHS, Pr
 from .upstream import (Receiver, UpstreamError, UpstreamPool, UpstreamTimeout, UpstreamUnavailable, _Connection,
                        request_head)
 
-UVICORN_HTTP = "gateway.express:ExpressProtocol"  # uvicorn's --http for the gateway
-
-
-def run_command_http(app: str) -> str | None:
-    """uvicorn's --http for an app factory as the run command and deployment files set it; None: uvicorn's own."""
-    return UVICORN_HTTP if app.startswith("gateway.") else None
 API_PREFIX_BYTES = API_PREFIX.encode()
 # request headers that send a request down the ASGI path: a body, 100-continue, an upgrade
 ASGI_ONLY_HEADERS = frozenset({b"content-length", b"transfer-encoding", b"expect", b"upgrade"})

@@ -19,7 +19,6 @@ import httpx
 import psycopg
 
 from common.auth import mint_token
-from gateway.express import run_command_http
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("intake", "eligibility", "calculation", "disbursement")
@@ -59,7 +58,7 @@ def _tail(log: Path | None, lines: int = 40) -> str:
 
 @dataclass
 class Process:
-    """One uvicorn process of the system."""
+    """One process of the system, started by the run command (deploy/serve.py)."""
 
     name: str
     app: str
@@ -67,7 +66,7 @@ class Process:
     env: dict[str, str]
     log: Path
     proc: subprocess.Popen | None = None
-    http: str | None = None  # uvicorn's --http; None: the run command's
+    http: str | None = None  # uvicorn's --http; None: the process's own (deploy/serve.py)
 
     @property
     def url(self) -> str:
@@ -78,15 +77,11 @@ class Process:
         env = {**self.env, **(extra_env or {})}
         handle = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", self.app, "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-access-log", "--timeout-graceful-shutdown", "3", *self.http_option()],
+            [sys.executable, "-m", "deploy.serve", self.app, "--host", "127.0.0.1", "--port", str(self.port),
+             "--timeout-graceful-shutdown", "3", *(["--http", self.http] if self.http else [])],
             cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
         handle.close()
         wait_http(f"{self.url}/healthz", self.proc, self.log)
-
-    def http_option(self) -> list[str]:
-        """uvicorn's protocol as the run command sets it: the gateway's has the express lane (gateway/express.py)."""
-        return ["--http", self.http or run_command_http(self.app) or "auto"]
 
     def stop(self) -> None:
         """Stop it gracefully (SIGTERM), killing it if it lingers."""

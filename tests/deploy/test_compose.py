@@ -90,7 +90,8 @@ def test_the_image_runs_as_a_user_without_build_tools():
     assert final_stage.startswith("python:3.11-slim")
     assert "USER fundflow" in final_stage and "gcc" not in final_stage and "build-essential" not in final_stage
     assert "--no-install-recommends postgresql-client" in final_stage  # pg_dump/pg_restore for backups
-    assert "COPY --chown=fundflow:fundflow deploy/__init__.py deploy/backup.py deploy/" in final_stage
+    # the run command (deploy/serve.py) and the backup command, not the rest of deploy/
+    assert "COPY --chown=fundflow:fundflow deploy/__init__.py deploy/backup.py deploy/serve.py deploy/" in final_stage
     # the venv is built on the same base as it runs on
     build_from = next(line for line in dockerfile.splitlines() if line.endswith(" AS build"))
     assert build_from == f"FROM {final_stage.splitlines()[0]} AS build"
