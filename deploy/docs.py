@@ -45,9 +45,12 @@ edit those, not this file.
 
 Every container has a health check; data lives in the named volumes `pgdata` (databases), `documents` (MinIO) and
 `backups`. The image (`deploy/Dockerfile`: multi-stage, non-root uid 10001, no build tools) runs any process by
-name: `fundflow gateway|intake|eligibility|calculation|disbursement|migrate|backup`, one uvicorn worker with
-uvloop and httptools on port 8000 (`WORKERS` and `PORT` change that); the gateway's protocol is httptools with its
-express lane for plain GETs (`--http gateway.express:ExpressProtocol`, gateway/express.py).
+name: `fundflow gateway|intake|eligibility|calculation|disbursement|migrate|backup`. A server process runs by the
+run command (`python -m deploy.serve <name>`, as `make run` does): one uvicorn worker with uvloop and httptools on
+port 8000 (`WORKERS` and `PORT` change that). With several workers each listens on a socket of its own
+(SO_REUSEPORT), so that connections spread over them. The gateway's protocol is httptools with its express lane for
+plain GETs (gateway/express.py), and it runs under the SCHED_BATCH scheduling policy (no privilege needed): its
+wake-ups do not preempt the services it relays to.
 
 ## Running on Kubernetes (deploy/k8s)
 `kubectl apply -k deploy/k8s/overlays/prod` (or `overlays/dev` for a disposable cluster). The base has a
@@ -103,7 +106,8 @@ of disbursement (one set of payments whichever replica is asked, each event deli
 - The rate limit is per gateway replica: the effective limit of a token is replicas × `GATEWAY_RATE_LIMIT_PER_S`.
 - Database connections: each process holds up to 2 × `*_DB_POOL_SIZE` (the pool and as much overflow); keep
   the sum over all replicas below the server's `max_connections`.
-- Inside a container, `WORKERS` runs several uvicorn workers; on Kubernetes prefer more pods of one worker.
+- Inside a container, `WORKERS` runs several uvicorn workers, each on its own listening socket; on Kubernetes
+  prefer more pods of one worker.
 """
 
 MONITORING = """
