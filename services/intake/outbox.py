@@ -62,13 +62,21 @@ class OutboxWorker(PollingWorker):
         self.batch = batch
 
     async def round(self) -> bool:
-        """Process what is due, two batches side by side; True when there was something."""
-        # while one batch is evaluated the other is claimed or stored: both cores and both services stay busy; the
-        # claims never overlap (SKIP LOCKED, or the compare-and-set leaves the later claimer what is left)
-        results = await asyncio.gather(self._batch(), self._batch(), return_exceptions=True)
+        """Process what is due in two lanes side by side, each batch after batch; True when there was something."""
+        # while one lane's batch is evaluated the other's is claimed or stored: both cores and both services stay
+        # busy, and a lane goes on without waiting for the other's batch to end. The claims never overlap (SKIP
+        # LOCKED, or the compare-and-set leaves the later claimer what is left)
+        results = await asyncio.gather(self._lane(), self._lane(), return_exceptions=True)
         for failure in (r for r in results if isinstance(r, BaseException)):
             raise failure  # both have ended: the worker's loop reports it and tries again
         return any(results)
+
+    async def _lane(self) -> bool:
+        """Batches one after another until none is due; True when there was any."""
+        worked = False
+        while await self._batch():
+            worked = True
+        return worked
 
     async def _batch(self) -> bool:
         """Claim, evaluate, price and store one batch; True when there was something."""
