@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ class Server:
     """A process started by the run command (deploy/serve.py), with its production settings."""
 
     def __init__(self, app: str, env: dict[str, str], workers: int = 1, log: Path | None = None,
-                 options: list[str] = ()) -> None:
+                 options: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [sys.executable, "-m", "deploy.serve", app, "--host", "127.0.0.1", "--port", str(self.port),

@@ -45,7 +45,7 @@ def _reading(engine: Engine) -> Engine:
     """The engine in autocommit, where that spares a read its transaction."""
     if engine.dialect.name == "sqlite":
         # its driver begins no transaction for a read anyway; switching a connection to AUTOCOMMIT and back ran a
-        # PRAGMA at every return to the pool: ~80 µs of a ~650 µs pre-check
+        # PRAGMA at every return to the pool: a pre-check took 669 µs of CPU with the switch, 484 µs without
         return engine
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
