@@ -9,9 +9,10 @@ start their processes with it, so that what is tested and measured is what runs.
 
 - **One socket per worker.** uvicorn's `--workers` shares one listening socket among its workers, and the worker
   that wakes first accepts every connection waiting (libuv accepts until the queue is empty). Clients that open their
-  keep-alive connections together (the gateway's pool, a load balancer, a load generator) then land on one worker
-  while the others idle: as unevenly as 31 of 32 connections on one of two workers, measured. Here each worker binds its own socket
-  with SO_REUSEPORT, and the kernel spreads new connections over them by a hash of their addresses.
+  keep-alive connections together (the gateway's pool, a load balancer, a load generator) then crowd onto one
+  worker while the others idle: as unevenly as 31 of 32 connections on one of two workers, measured. Here each
+  worker binds its own socket with SO_REUSEPORT, and the kernel spreads new connections over them by a hash of their
+  addresses.
 - **The gateway runs under SCHED_BATCH.** It relays: each client request and each upstream answer wakes it for a few
   microseconds of work. Under the default policy every such wake-up preempts whatever runs, usually a service in the
   middle of a request: two context switches per hop. A batch process does not preempt on waking; it runs when the
