@@ -166,6 +166,11 @@ class MotoS3:
         self.proc.wait(10)
 
 
+def children_of(pid: int) -> list[int]:
+    """A process's direct children (a supervisor's workers), from /proc."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
 class CpuUse:
     """CPU time (user and system) a process and its direct children (uvicorn's workers) spend during a block."""
 
@@ -174,9 +179,8 @@ class CpuUse:
         self.seconds = 0.0
 
     def _total(self) -> float:
-        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
         ticks = 0
-        for pid in (self.pid, *map(int, children)):
+        for pid in (self.pid, *children_of(self.pid)):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             ticks += int(fields[11]) + int(fields[12])  # utime, stime
         return ticks / os.sysconf("SC_CLK_TCK")

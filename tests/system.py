@@ -56,6 +56,18 @@ def _tail(log: Path | None, lines: int = 40) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
+def stop_gracefully(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if the process lingers."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 @dataclass
 class Process:
     """One process of the system, started by the run command (deploy/serve.py)."""
@@ -67,6 +79,7 @@ class Process:
     log: Path
     proc: subprocess.Popen | None = None
     http: str | None = None  # uvicorn's --http; None: the process's own (deploy/serve.py)
+    options: list[str] = field(default_factory=list)  # more of the run command's options (--workers …)
 
     @property
     def url(self) -> str:
@@ -78,21 +91,15 @@ class Process:
         handle = self.log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "deploy.serve", self.app, "--host", "127.0.0.1", "--port", str(self.port),
-             "--timeout-graceful-shutdown", "3", *(["--http", self.http] if self.http else [])],
+             "--timeout-graceful-shutdown", "3", *(["--http", self.http] if self.http else []), *self.options],
             cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
         handle.close()
         wait_http(f"{self.url}/healthz", self.proc, self.log)
 
     def stop(self) -> None:
         """Stop it gracefully (SIGTERM), killing it if it lingers."""
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        if self.proc is not None:
+            stop_gracefully(self.proc)
 
     def kill(self) -> None:
         """Kill it at once (SIGKILL), as a crash would."""

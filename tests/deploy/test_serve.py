@@ -13,33 +13,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.system import ROOT, free_port, wait_http
+from bench.harness import children_of
+from tests.system import ROOT, Process, free_port, stop_gracefully, wait_http
 
 ECHO_APP = "tests.gateway.echo_app:create_app"
 
 
-def serve(*args: str, env: dict[str, str] | None = None, log: Path) -> subprocess.Popen:
-    """Start `python -m deploy.serve` with the given arguments."""
-    with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "deploy.serve", *args], cwd=ROOT,
-                                env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-                                stdout=out, stderr=subprocess.STDOUT)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """SIGTERM, then SIGKILL if it lingers."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-def workers_of(pid: int) -> list[int]:
-    """The worker processes under a supervisor."""
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+def echo(tmp_path: Path, port: int, workers: int) -> Process:
+    """The echo app under the run command (not started)."""
+    return Process("echo", ECHO_APP, port, {**os.environ, "PYTHONPATH": str(ROOT)}, tmp_path / "serve.log",
+                   options=["--workers", str(workers)])
 
 
 def _socket_inodes(pid: int) -> set[str]:
@@ -71,7 +54,7 @@ def wait_for_workers(pid: int, port: int, count: int, timeout: float = 30) -> li
     one among them); their pids."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        listening = {worker: tcp_sockets(worker, port, "0A") for worker in workers_of(pid)}
+        listening = {worker: tcp_sockets(worker, port, "0A") for worker in children_of(pid)}
         listening = {worker: inodes for worker, inodes in listening.items() if inodes}
         if len(listening) == count and len(set().union(*listening.values())) == count:
             return list(listening)
@@ -95,13 +78,12 @@ def wait_exited(pid: int, timeout: float = 10) -> None:
 @pytest.fixture
 def echo_with_two_workers(tmp_path):
     """The echo app under the run command with two workers: (supervisor, port)."""
-    port = free_port()
-    proc = serve(ECHO_APP, "--port", str(port), "--workers", "2", log=tmp_path / "serve.log")
+    process = echo(tmp_path, free_port(), workers=2)
+    process.start()
     try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc, tmp_path / "serve.log")
-        yield proc, port
+        yield process.proc, process.port
     finally:
-        stop(proc)
+        process.stop()
 
 
 def test_connections_opened_together_spread_over_the_workers(echo_with_two_workers):
@@ -139,12 +121,15 @@ def test_a_port_already_taken_is_refused_at_once(tmp_path):
     taken.listen()
     try:
         port = taken.getsockname()[1]
-        proc = serve(ECHO_APP, "--port", str(port), "--workers", "2", log=tmp_path / "serve.log")
+        process = echo(tmp_path, port, workers=2)
+        started = time.monotonic()
         try:
-            assert proc.wait(20) == 3  # uvicorn's startup failure, not a supervisor restarting workers forever
+            with pytest.raises(RuntimeError, match="exited with 3"):
+                process.start()  # uvicorn's startup failure, not a supervisor restarting workers forever
         finally:
-            stop(proc)
-        assert f"cannot listen on 127.0.0.1:{port}" in (tmp_path / "serve.log").read_text()
+            process.stop()
+        assert process.proc.returncode == 3 and time.monotonic() - started < 20
+        assert f"cannot listen on 127.0.0.1:{port}" in process.logs()
     finally:
         taken.close()
 
@@ -173,5 +158,5 @@ def test_the_entrypoint_runs_the_gateway_with_its_workers_batch_scheduled(system
                            headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert answer.status_code == 200 and answer.json()["service"] == "calculation"
     finally:
-        stop(proc)
+        stop_gracefully(proc)
     assert proc.returncode == 0  # SIGTERM stops the supervisor and its workers in order
