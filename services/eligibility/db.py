@@ -1,6 +1,5 @@
 """The eligibility service's own database: engine creation and migrations."""
 import contextlib
-import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -40,21 +39,13 @@ def get_evaluation_session(request: Request) -> Iterator[Session]:
             raise
 
 
-@functools.lru_cache(maxsize=8)
-def _reading(engine: Engine) -> Engine:
-    """The engine in autocommit, where that spares a read its transaction."""
-    if engine.dialect.name == "sqlite":
-        # its driver begins no transaction for a read anyway; switching a connection to AUTOCOMMIT and back ran a
-        # PRAGMA at every return to the pool: a pre-check took 669 µs of CPU with the switch, 484 µs without
-        return engine
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
-
-
 @contextlib.contextmanager
 def read_only_connection(request: Request) -> Iterator[Connection]:
-    """A connection from the app's pool with no transaction around its reads, for work that only reads (a pre-check):
-    no BEGIN or COMMIT, and no ORM session (opening and closing one was a seventh of a pre-check's CPU)."""
-    with _reading(request.app.state.engine).connect() as connection:
+    """A connection from the app's pool for work that only reads (a pre-check on SQLite; on PostgreSQL a pre-check
+    awaits its statement in async_registry.py): no ORM session (opening and closing one was a seventh of a
+    pre-check's CPU) and no transaction, as SQLite's driver begins none for a read. Not switched to AUTOCOMMIT:
+    switching back ran a PRAGMA at every return to the pool (a pre-check took 669 µs of CPU with it, 484 µs without)."""
+    with request.app.state.engine.connect() as connection:
         yield connection
 
 

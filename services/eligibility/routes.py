@@ -66,8 +66,8 @@ async def evaluate_dossier(dossier: Dossier, principal: PrincipalDep, request: R
     """Evaluate a dossier against every rule of its edition: outcome and each check with its clause (or a pre-check)."""
     if not (dossier.application_id and dossier.submitted_at) and not request.app.state.settings.keep_prechecks:
         # a pre-check writes nothing and reads the registries in one indexed round trip: evaluated on the event loop
-        # (under load, py-spy showed the hand-offs to the thread pool taking a third of its CPU), in autocommit: the
-        # one statement needs no transaction around it (BEGIN and COMMIT were two more round trips on PostgreSQL)
+        # (under load, py-spy showed the hand-offs to the thread pool taking a third of its CPU), with no transaction
+        # around its one statement (BEGIN and COMMIT were two more round trips on PostgreSQL)
         reader = request.app.state.registry_reader
         if reader is not None:  # PostgreSQL: the statement awaited, the loop free for others meanwhile
             return service.evaluate_read(dossier, request.app.state.clock, await reader.rows(dossier))
