@@ -16,9 +16,11 @@ from alembic import command
 from alembic.config import Config
 from datetime import timezone
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event, text
+from sqlalchemy import DateTime, MetaData, String, TypeDecorator, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.orm import registry
 from sqlmodel import Session, select
 
@@ -54,6 +56,27 @@ class UtcDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value
+
+
+class random_uuid(FunctionElement):  # noqa: N801 - an SQL function, named like one
+    """A new random UUID (version 4) as text, made by the database: the ids of the rows an INSERT … SELECT writes."""
+
+    type = String()
+    inherit_cache = True
+    name = "random_uuid"
+
+
+@compiles(random_uuid, "postgresql")
+def _random_uuid_postgresql(element, compiler, **kw) -> str:
+    return "gen_random_uuid()::text"  # built in since PostgreSQL 13
+
+
+@compiles(random_uuid, "sqlite")
+def _random_uuid_sqlite(element, compiler, **kw) -> str:
+    # SQLite has no UUID function: the same 8-4-4-4-12 hex text, version nibble 4, variant 8–b, from randomblob
+    return ("(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "
+            "substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (random() & 3), 1) || "
+            "substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))))")
 
 
 def is_sqlite(url_or_engine) -> bool:

@@ -22,7 +22,7 @@ log = logging.getLogger("fundflow.eligibility.registry")
 
 
 class AsyncRegistryReader:
-    """UNIT_ROWS for one dossier on up to `size` kept connections in autocommit, the statement prepared by each."""
+    """UNIT_ROWS_PG for one dossier on up to `size` kept connections in autocommit, the statement prepared by each."""
 
     def __init__(self, engine: Engine, size: int = 8, connect_timeout_s: int = 3) -> None:
         self.dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)

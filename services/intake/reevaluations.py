@@ -12,11 +12,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import func, insert, update
+from sqlalchemy import func, insert, literal, update
 from sqlmodel import Session, select
 
 from common.auth import PrincipalDep, require_roles
-from common.db import SessionDep
+from common.db import SessionDep, UtcDateTime, random_uuid
 from common.pagination import Page, PageDep
 from common.problems import NotFound, Unprocessable, problem_responses
 
@@ -70,11 +70,11 @@ def reevaluate_edition(edition: Edition, data: ReevaluationIn, session: SessionD
                        request: Request, response: Response) -> ReevaluationRead:
     """Evaluate and price again every application of the edition in play; 202 with the progress URL."""
     in_play = select(Application.id).where(Application.edition == edition, Application.status.in_(IN_PLAY))
-    ids = session.exec(in_play).all()
-    if not ids:
+    total = session.exec(select(func.count()).select_from(in_play.subquery())).one()
+    if not total:
         raise Unprocessable(f"Edition {edition} has no application in play ({', '.join(IN_PLAY)}) to evaluate again.",
                             errors=[{"field": "path.edition", "message": "nothing to re-evaluate", "code": "empty"}])
-    row = Reevaluation(id=str(uuid.uuid4()), edition=edition, reason=data.reason, total=len(ids),
+    row = Reevaluation(id=str(uuid.uuid4()), edition=edition, reason=data.reason, total=total,
                        requested_by=principal.subject, requested_at=request.app.state.clock.now())
     session.add(row)
     session.flush()
@@ -82,10 +82,14 @@ def reevaluate_edition(edition: Edition, data: ReevaluationIn, session: SessionD
     session.execute(update(OutboxMessage).where(OutboxMessage.application_id.in_(in_play),
                                                 OutboxMessage.status == "pending")
                     .values(status="superseded").execution_options(synchronize_session=False))
+    # one message per application, written by the database from the applications themselves: no id list held
+    # here (100,000 applications took ~100 MiB of intake's memory and ~9 s as rows sent one by one)
     queued = datetime.now(timezone.utc)  # operational timing, like a submission's message
-    session.execute(insert(OutboxMessage), [
-        {"id": str(uuid.uuid4()), "application_id": application_id, "reevaluation_id": row.id, "status": "pending",
-         "attempts": 0, "next_attempt_at": queued, "created_at": queued} for application_id in ids])
+    queued_at = literal(queued, UtcDateTime())
+    session.execute(insert(OutboxMessage).from_select(
+        ["id", "application_id", "reevaluation_id", "status", "attempts", "next_attempt_at", "created_at"],
+        select(random_uuid(), Application.id, literal(row.id), literal("pending"), literal(0), queued_at, queued_at)
+        .where(Application.edition == edition, Application.status.in_(IN_PLAY))))
     session.execute(update(Application).where(Application.id.in_(in_play))
                     .values(evaluation_status="pending", evaluation_attempts=0, evaluation_error=None)
                     .execution_options(synchronize_session=False))
