@@ -5,9 +5,9 @@ import os
 import platform
 import sys
 
-from . import batch_bench, gateway_bench, listing_bench, plan_bench, precheck_bench, upload_bench
+from . import batch_bench, gateway_bench, listing_bench, machine_bench, plan_bench, precheck_bench, upload_bench
 
-SECTIONS = {"gateway": gateway_bench.run, "precheck": precheck_bench.run, "upload": upload_bench.run,
+SECTIONS = {"machine": machine_bench.run, "gateway": gateway_bench.run, "precheck": precheck_bench.run, "upload": upload_bench.run,
             "listing": listing_bench.run, "plan": plan_bench.run, "batch": batch_bench.run}
 
 

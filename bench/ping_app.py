@@ -20,3 +20,15 @@ def create_app() -> FastAPI:
         return {"pong": principal.subject}
 
     return app
+
+
+def create_bare_app() -> FastAPI:
+    """GET /ping and nothing else: the issue's reference point for this kind of machine (no token, no middleware)."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/ping")
+    async def ping() -> dict:
+        """pong."""
+        return {"pong": True}
+
+    return app
