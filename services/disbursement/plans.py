@@ -63,9 +63,14 @@ def open_plan(session: Session, edition: str) -> Plan | None:
                         .with_for_update()).first()
 
 
-def finalised_projects():
-    """Ids of the projects some final plan allocates, as a subquery."""
-    return select(PlanItem.final_project_id).where(PlanItem.final_project_id.is_not(None))
+def finalised(project_id):
+    """Whether some final plan allocates the project: an EXISTS on the unique final_project_id.
+
+    As `NOT IN (the finalised ids)` PostgreSQL planned it, before the lines' statistics were gathered, as a scan of
+    every plan line per project (an edition's plan with three earlier versions: 400,000 lines, 2.5 s to read its
+    100,000 projects); an anti-join looks each project up in the index."""
+    return select(PlanItem.id).where(PlanItem.final_project_id.is_not(None),
+                                     PlanItem.final_project_id == project_id).exists()
 
 
 def build_plan(session: Session, calculation: CalculationClient, edition: str, budget: Decimal,
@@ -161,7 +166,7 @@ def _plan_query(amounts_as_text: bool = False):
     amounts = [getattr(Project, c) for c in PLAN_COLUMNS[-2:]]
     return (select(*(getattr(Project, c) for c in PLAN_COLUMNS[:-2]),
                    *(cast(a, Text) for a in amounts) if amounts_as_text else amounts)
-            .where(Project.edition == bindparam("edition"), Project.id.not_in(finalised_projects()))
+            .where(Project.edition == bindparam("edition"), ~finalised(Project.id))
             .order_by(Project.created_at, Project.id))
 
 
