@@ -82,8 +82,8 @@ def reevaluate_edition(edition: Edition, data: ReevaluationIn, session: SessionD
     session.execute(update(OutboxMessage).where(OutboxMessage.application_id.in_(in_play),
                                                 OutboxMessage.status == "pending")
                     .values(status="superseded").execution_options(synchronize_session=False))
-    # one message per application, written by the database from the applications themselves: no id list held
-    # here (100,000 applications took ~100 MiB of intake's memory and ~9 s as rows sent one by one)
+    # one message per application, written by the database from the applications themselves, no id held here:
+    # for 100,000 applications intake grew by 176 MiB with every id and message row in hand, and by 2 MiB now
     queued = datetime.now(timezone.utc)  # operational timing, like a submission's message
     queued_at = literal(queued, UtcDateTime())
     session.execute(insert(OutboxMessage).from_select(
