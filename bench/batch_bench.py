@@ -45,7 +45,7 @@ def seed(dsn: str, first: int, count: int) -> None:
 
 
 def run() -> list[str]:
-    """Seed 1k, then 10k, then 100k applications in play; time each re-evaluation to its end; return the report lines."""
+    """Seed 1k, 10k, then 100k applications in play; time each re-evaluation to its end; return the report lines."""
     secret = uuid.uuid4().hex * 2
     lines = [f"batch: re-evaluating and re-pricing an edition's applications in play, through the gateway, "
              f"PostgreSQL; target {TARGET_SIZE:,} in < {TARGET_S:g} s"]

@@ -69,7 +69,8 @@ def _read(session: Session, row: Reevaluation) -> ReevaluationRead:
 def reevaluate_edition(edition: Edition, data: ReevaluationIn, session: SessionDep, principal: PrincipalDep,
                        request: Request, response: Response) -> ReevaluationRead:
     """Evaluate and price again every application of the edition in play; 202 with the progress URL."""
-    in_play = select(Application.id).where(Application.edition == edition, Application.status.in_(IN_PLAY))
+    of_edition_in_play = (Application.edition == edition, Application.status.in_(IN_PLAY))
+    in_play = select(Application.id).where(*of_edition_in_play)
     total = session.exec(select(func.count()).select_from(in_play.subquery())).one()
     if not total:
         raise Unprocessable(f"Edition {edition} has no application in play ({', '.join(IN_PLAY)}) to evaluate again.",
@@ -89,7 +90,7 @@ def reevaluate_edition(edition: Edition, data: ReevaluationIn, session: SessionD
     session.execute(insert(OutboxMessage).from_select(
         ["id", "application_id", "reevaluation_id", "status", "attempts", "next_attempt_at", "created_at"],
         select(random_uuid(), Application.id, literal(row.id), literal("pending"), literal(0), queued_at, queued_at)
-        .where(Application.edition == edition, Application.status.in_(IN_PLAY))))
+        .where(*of_edition_in_play)))
     session.execute(update(Application).where(Application.id.in_(in_play))
                     .values(evaluation_status="pending", evaluation_attempts=0, evaluation_error=None)
                     .execution_options(synchronize_session=False))
