@@ -24,7 +24,7 @@ import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, HttpUrl
-from sqlalchemy import JSON, Index, and_, exists, func, insert
+from sqlalchemy import JSON, Index, and_, exists, func, insert, update
 from sqlalchemy.orm import aliased, declared_attr
 from sqlmodel import Session, SQLModel, select
 from sqlmodel import Field as SQLField
@@ -190,7 +190,10 @@ class WebhookWorker(PollingWorker):
         return bool(claimed)
 
     def _claim(self) -> list[tuple[str, str, str, bytes, str]]:
-        """Take due deliveries (the earliest pending one per subscriber and resource) under a lease."""
+        """Take due deliveries (the earliest pending one per subscriber and resource) under a lease.
+
+        A delivery is taken by moving its due time forward only if nobody moved it first: SQLite has no SKIP LOCKED,
+        and two replicas that read the same due rows both sent them (the replicas test saw an event twice)."""
         t = self.tables
         now = _utcnow()
         earlier = aliased(t.delivery)
@@ -204,13 +207,19 @@ class WebhookWorker(PollingWorker):
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True, of=t.delivery)
             deliveries = session.exec(query).all()
+            if not deliveries:
+                return []
+            # still due means still ours to take: one statement takes those, and another taker's are left to it
+            taken = set(session.execute(
+                update(t.delivery).where(t.delivery.id.in_([d.id for d in deliveries]),
+                                         t.delivery.status == "pending", t.delivery.next_attempt_at <= now)
+                .values(next_attempt_at=now + timedelta(seconds=CLAIM_LEASE_S)).returning(t.delivery.id)
+                .execution_options(synchronize_session=False)).scalars())
             out = []
-            for delivery in deliveries:
-                delivery.next_attempt_at = now + timedelta(seconds=CLAIM_LEASE_S)
+            for delivery in (d for d in deliveries if d.id in taken):
                 sub = session.get(t.subscription, delivery.subscription_id)
                 event = session.exec(select(t.event).where(t.event.seq == delivery.event_seq)).one()
                 out.append((delivery.id, sub.url, sub.secret, event_body(event), event.id))
-                session.add(delivery)
             session.commit()
             return out
 
