@@ -91,7 +91,7 @@ def reevaluate_edition(edition: Edition, data: ReevaluationIn, session: SessionD
         ["id", "application_id", "reevaluation_id", "status", "attempts", "next_attempt_at", "created_at"],
         select(random_uuid(), Application.id, literal(row.id), literal("pending"), literal(0), queued_at, queued_at)
         .where(*of_edition_in_play)))
-    session.execute(update(Application).where(Application.id.in_(in_play))
+    session.execute(update(Application).where(*of_edition_in_play)
                     .values(evaluation_status="pending", evaluation_attempts=0, evaluation_error=None)
                     .execution_options(synchronize_session=False))
     response.headers["Location"] = f"/api/v1/intake/re-evaluations/{row.id}"
