@@ -17,6 +17,7 @@ from .auth import ServiceTokens, TokenVerifier, roles_of
 from .clock import Clock
 from .db import check_database
 from .devclock import dev_clock_router
+from .express import ExpressLane, ExpressRoute
 from .logging import RequestContextMiddleware, configure_logging
 from .metrics import Metrics, MetricsMiddleware, metrics_router
 from .problems import install_problem_handlers, problem_body, problem_response, problem_responses
@@ -114,7 +115,8 @@ def create_service_app(*, service: str, description: str, settings, open_databas
                        on_shutdown: Callable[[FastAPI], Awaitable[None]] | None = None,
                        openapi_tags: list[dict[str, Any]] | None = None,
                        audit: tuple[type, type] | None = None,
-                       gauges: Callable[[FastAPI, Metrics], None] | None = None) -> FastAPI:
+                       gauges: Callable[[FastAPI, Metrics], None] | None = None,
+                       express: list[ExpressRoute] | None = None) -> FastAPI:
     """Assemble a service's app with the conventions every service shares.
 
     With `audit=(AuditEvent, AuditHead)` every change of the service's tables lands in its hash-chained
@@ -122,6 +124,9 @@ def create_service_app(*, service: str, description: str, settings, open_databas
 
     The lifespan opens (and migrates) the service's own database, then runs `on_startup`;
     `/readyz` checks the database plus whatever `extra_checks` names (the object store, …).
+
+    `express` names hot read-only JSON POSTs answered in the express lane (common/express.py) unless the settings'
+    `express_lanes` is off.
     """
     configure_logging(service, settings.log_level)
     tracing = tracer_provider(service, settings)
@@ -160,6 +165,8 @@ def create_service_app(*, service: str, description: str, settings, open_databas
         gauges(app, app.state.metrics)
     for router in routers:
         app.include_router(router)
+    if express:  # inside the metrics and request-context middleware, so that the lane's answers pass both
+        app.add_middleware(ExpressLane, routes=express, enabled=settings.express_lanes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestContextMiddleware, service=service)
     app.state.settings = settings

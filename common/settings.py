@@ -65,3 +65,10 @@ class ServiceSettings(ProcessSettings):
             if self.fixed_now is not None:
                 raise ValueError("production must run on the real clock: unset fixed_now")
         return self
+
+
+class ExpressLaneSettings(BaseSettings):
+    """The switch of a service's express lane (common/express.py), for the services that have one."""
+
+    express_lanes: bool = Field(True, description="Answer pre-checks in the express lane (common/express.py); off: "
+                                                 "every request takes its FastAPI route, which answers the same")

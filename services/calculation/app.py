@@ -5,7 +5,7 @@ from common.app import create_service_app
 
 from .clients import IntakeClient
 from .db import open_database
-from .routes import router
+from .routes import EXPRESS, router
 from .settings import CalculationSettings
 
 DESCRIPTION = "Computes amounts with a step-by-step trace: rates, caps, unit caps and budget scaling, exact to the fen."
@@ -22,4 +22,5 @@ def create_app() -> FastAPI:
         app.state.intake.close()
 
     return create_service_app(service="calculation", description=DESCRIPTION, settings=settings,
-                              open_database=open_database, routers=[router], on_startup=start, on_shutdown=stop)
+                              open_database=open_database, routers=[router], on_startup=start, on_shutdown=stop,
+                              express=EXPRESS)

@@ -2,10 +2,10 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from common.settings import ServiceSettings
+from common.settings import ExpressLaneSettings, ServiceSettings
 
 
-class CalculationSettings(ServiceSettings):
+class CalculationSettings(ServiceSettings, ExpressLaneSettings):
     """Calculation service settings."""
 
     model_config = SettingsConfigDict(env_prefix="CALCULATION_", extra="ignore")

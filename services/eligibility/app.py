@@ -7,7 +7,7 @@ from .async_registry import AsyncRegistryReader
 from .db import open_database
 from .imports import JOBS
 from .models import AuditEvent, AuditHead
-from .routes import router
+from .routes import EXPRESS, router
 from .settings import EligibilitySettings
 
 DESCRIPTION = ("Evaluates an application's dossier against every rule of the edition (POLICY.md) and keeps the "
@@ -31,4 +31,4 @@ def create_app() -> FastAPI:
 
     return create_service_app(service="eligibility", description=DESCRIPTION, settings=settings,
                               open_database=open_database, routers=[router, JOBS.router()], on_startup=start,
-                              on_shutdown=stop, audit=(AuditEvent, AuditHead))
+                              on_shutdown=stop, audit=(AuditEvent, AuditHead), express=EXPRESS)

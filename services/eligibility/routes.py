@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from common.auth import PrincipalDep, require_roles
+from common.auth import Principal, PrincipalDep, require_roles
 from common.db import SessionDep
+from common.express import ExpressRoute
 from common.jobs import JobRead, accepted_responses
 from common.pagination import Page, PageDep, PageParams
 from common.parameters import known_editions
@@ -64,17 +65,30 @@ def _latest_edition(name: str | None):
              responses=problem_responses(401, 409, 422))
 async def evaluate_dossier(dossier: Dossier, principal: PrincipalDep, request: Request) -> EvaluationRead:
     """Evaluate a dossier against every rule of its edition: outcome and each check with its clause (or a pre-check)."""
-    if not (dossier.application_id and dossier.submitted_at) and not request.app.state.settings.keep_prechecks:
-        # a pre-check writes nothing and reads the registries in one indexed round trip: evaluated on the event loop
-        # (under load, py-spy showed the hand-offs to the thread pool taking a third of its CPU), with no transaction
-        # around its one statement (BEGIN and COMMIT were two more round trips on PostgreSQL)
-        reader = request.app.state.registry_reader
-        if reader is not None:  # PostgreSQL: the statement awaited, the loop free for others meanwhile
-            return service.evaluate_read(dossier, request.app.state.clock, await reader.rows(dossier))
-        with read_only_connection(request) as connection:
-            return service.evaluate(connection, dossier, request.app.state.clock)
+    answer = await precheck(dossier, principal, request)
+    if answer is not None:
+        return answer
     # a submission records its claims (and may wait on another's): in the thread pool, session opened and ended there
     return await run_in_threadpool(_evaluate, dossier, request)
+
+
+async def precheck(dossier: Dossier, principal: Principal, request: Request) -> EvaluationRead | None:
+    """A pre-check the service does not keep, evaluated on the event loop; None for an evaluation it keeps.
+
+    Also the express lane's handler for POST /evaluations (common/express.py)."""
+    if (dossier.application_id and dossier.submitted_at) or request.app.state.settings.keep_prechecks:
+        return None
+    # a pre-check writes nothing and reads the registries in one indexed round trip: evaluated on the event loop
+    # (under load, py-spy showed the hand-offs to the thread pool taking a third of its CPU), with no transaction
+    # around its one statement (BEGIN and COMMIT were two more round trips on PostgreSQL)
+    reader = request.app.state.registry_reader
+    if reader is not None:  # PostgreSQL: the statement awaited, the loop free for others meanwhile
+        return service.evaluate_read(dossier, request.app.state.clock, await reader.rows(dossier))
+    with read_only_connection(request) as connection:
+        return service.evaluate(connection, dossier, request.app.state.clock)
+
+
+EXPRESS = [ExpressRoute("/evaluations", Dossier, precheck)]
 
 
 def _evaluate(dossier: Dossier, request: Request) -> EvaluationRead:

@@ -3,10 +3,10 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from common.jobs import JobSettings
-from common.settings import ServiceSettings
+from common.settings import ExpressLaneSettings, ServiceSettings
 
 
-class EligibilitySettings(ServiceSettings, JobSettings):
+class EligibilitySettings(ServiceSettings, JobSettings, ExpressLaneSettings):
     """Eligibility service settings."""
 
     model_config = SettingsConfigDict(env_prefix="ELIGIBILITY_", extra="ignore")

@@ -1,0 +1,144 @@
+"""The pre-checks' express lane (common/express.py) answers exactly as the FastAPI route does: a service with the lane
+and the same service with `express_lanes` off are sent the same requests, successes and refusals alike, and agree."""
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+
+import httpx
+import pytest
+
+from .factories import PLEDGES, new_uscc, platform_construction_content
+
+EVALUATIONS = "/evaluations"
+COMPUTATIONS = "/computations"
+VOLATILE = ("id", "evaluated_at", "computed_at", "request_id")  # a new id and instant, a new request id
+
+
+def _certification(uscc: str, approved: str, **extra) -> dict:
+    return {"edition": "2024", "project_type": "certification", "applicant": {"uscc": uscc},
+            "content": {"f1_commitment": {"pledges": PLEDGES}, "offshore_execution": {"approved_usd": approved},
+                        "f5_certifications": [{"line_no": 1, "scheme": "CMMI", "kind": "new",
+                                               "certified_on": "2024-05-01", "fee": "1000.00", "requested": "700.00"}]},
+            **extra}
+
+
+def _platform(uscc: str, invoices: list[str], application_id: str | None = None) -> dict:
+    content = platform_construction_content()
+    for line, number in zip(content["f3_expenses"], invoices):
+        line["invoice_number"] = number
+    return {"edition": "2024", "project_type": "platform_construction", "applicant": {"uscc": uscc},
+            "application_id": application_id, "content": content,
+            "submitted_at": "2025-12-10T10:00:00+08:00" if application_id else None}
+
+
+@pytest.fixture(scope="module")
+def routed(system):
+    """Each pre-check service again, on the same database with the lane off: every request takes the route."""
+    return {name: system.spawn(name, **{f"{name.upper()}_EXPRESS_LANES": "false"})
+            for name in ("eligibility", "calculation")}
+
+
+def _answer(response: httpx.Response) -> tuple:
+    body = response.json()
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k not in VOLATILE}
+    return response.status_code, response.headers["content-type"], body
+
+
+def _agree(system, routed, service: str, path: str, cases: dict[str, tuple]) -> dict[str, int]:
+    """Each case sent to the service's lane and to its route; the statuses, once both answers are the same."""
+    statuses = {}
+    for name, (body, headers) in cases.items():
+        sent = {"json": body} if isinstance(body, dict) else {"content": body}
+        lane = httpx.post(system.url(service) + path, headers=headers, timeout=30, **sent)
+        route = httpx.post(routed[service].url + path, headers=headers, timeout=30, **sent)
+        assert _answer(lane) == _answer(route), name
+        statuses[name] = lane.status_code
+    return statuses
+
+
+def _refusals(token: dict[str, str], valid: dict) -> dict[str, tuple]:
+    """Requests both pre-checks refuse, each for its own reason."""
+    json_type = {**token, "Content-Type": "application/json"}
+    return {"a field missing": ({"edition": "2024", "applicant": {"uscc": new_uscc()}}, token),
+            "not JSON": ("{not json", json_type),
+            "empty": ("", json_type),
+            "unknown edition": ({**valid, "edition": "1999"}, token),
+            "no token": (valid, {}),
+            "a forged token": (valid, {"Authorization": "Bearer not.a.token"}),
+            "not JSON by its type": ('{"edition": "2024"}', {**token, "Content-Type": "text/plain"})}
+
+
+REFUSED = {"a field missing": 422, "not JSON": 422, "empty": 422, "unknown edition": 422, "no token": 401,
+           "a forged token": 401, "not JSON by its type": 422}
+
+
+def test_eligibility_answers_the_same_in_the_lane_and_the_route(system, routed):
+    token = {"Authorization": f"Bearer {system.token('applicant', unit_uscc=new_uscc())}"}
+    claimed = [f"EX{uuid.uuid4().hex[:10]}" for _ in range(2)]
+    city = system.client_for("city_officer", direct="eligibility")
+    submitted = city.post(EVALUATIONS, json=_platform(new_uscc(), claimed, application_id=f"x-{uuid.uuid4().hex}"))
+    assert submitted.status_code == 200 and submitted.json()["precheck"] is False
+    debarred = new_uscc()
+    assert city.post("/debarments", json={"uscc": debarred, "reason": "伪造材料", "source": "test",
+                                          "starts_on": "2025-01-01"}).status_code == 201
+    cases = {
+        "eligible": (_certification(new_uscc(), "2000000.00"), token),
+        "ineligible, with the figures": (_certification(new_uscc(), "999999.99"), token),
+        "an invoice another application claims (N3.3)": (_platform(new_uscc(), claimed), token),
+        "debarred (N3.2)": (_certification(debarred, "2000000.00"), token),
+        "charset given": ('{"edition": "2024", "project_type": "certification", "applicant": {"uscc": "x"}}',
+                          {**token, "Content-Type": "application/json; charset=utf-8"}),
+        **_refusals(token, _certification(new_uscc(), "2000000.00"))}
+    assert _agree(system, routed, "eligibility", EVALUATIONS, cases) == {
+        "eligible": 200, "ineligible, with the figures": 200, "an invoice another application claims (N3.3)": 200,
+        "debarred (N3.2)": 200, "charset given": 200, **REFUSED}
+
+
+def test_calculation_answers_the_same_in_the_lane_and_the_route(system, routed):
+    token = {"Authorization": f"Bearer {system.token('applicant', unit_uscc=new_uscc())}"}
+    platform = _platform(new_uscc(), ["C-1", "C-2"])
+    cases = {
+        "a platform's amount": (platform, token),
+        "a certification's amount": (_certification(new_uscc(), "2000000.00"), token),
+        "lines disallowed": ({**platform, "disallowed": [{"form": "f3_expenses", "line_no": 2, "reason": "笔误"}]},
+                             token),
+        **_refusals(token, platform)}
+    assert _agree(system, routed, "calculation", COMPUTATIONS, cases) == {
+        "a platform's amount": 200, "a certification's amount": 200, "lines disallowed": 200, **REFUSED}
+
+
+def test_a_submission_is_left_to_the_route_and_kept(system):
+    city = system.client_for("city_officer", direct="eligibility")
+    application_id = f"x-{uuid.uuid4().hex}"
+    answer = city.post(EVALUATIONS, json=_platform(new_uscc(), [f"EX{uuid.uuid4().hex[:10]}"], application_id))
+    assert answer.status_code == 200 and answer.json()["precheck"] is False
+    kept = city.get(EVALUATIONS, params={"application_id": application_id}).json()
+    assert [e["id"] for e in kept["items"]] == [answer.json()["id"]]
+
+
+@pytest.mark.parametrize("service, path", [("eligibility", EVALUATIONS), ("calculation", COMPUTATIONS)])
+def test_the_lane_keeps_the_request_id_the_access_line_and_the_route_metric(system, service, path):
+    client = system.client_for("applicant", unit_uscc=new_uscc(), direct=service)
+    request_id = f"lane-{uuid.uuid4().hex[:12]}"
+    answer = client.post(path, json=_certification(new_uscc(), "2000000.00"), headers={"X-Request-ID": request_id})
+    assert answer.status_code == 200 and answer.headers["x-request-id"] == request_id
+    metrics = httpx.get(system.url(service) + "/metrics").text
+    assert re.search(rf'fundflow_http_requests_total\{{[^}}]*method="POST",route="{path}",[^}}]*status="200"\}} '
+                     r'[1-9]', metrics), "the lane's answers are counted under the route's template"
+    line = _access_line(system, service, request_id)
+    assert (line["route"], line["status"], line["method"]) == (path, 200, "POST")
+
+
+def _access_line(system, service: str, request_id: str) -> dict:
+    """The access line of a request, once the process has flushed it (at most 200 ms later)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for text in system.processes[service].logs().splitlines():
+            if request_id in text and '"msg":"request"' in text:
+                return json.loads(text)
+        time.sleep(0.1)
+    raise AssertionError(f"no access line with request id {request_id}")
