@@ -120,6 +120,27 @@ def test_a_submission_is_left_to_the_route_and_kept(system):
     assert [e["id"] for e in kept["items"]] == [answer.json()["id"]]
 
 
+def test_a_precheck_sees_what_the_registries_hold_the_moment_it_runs(system):
+    # pre-checks read on connections kept for them: a change committed since the last one must show at once
+    applicant = system.client_for("applicant", unit_uscc=new_uscc(), direct="eligibility")
+    city = system.client_for("city_officer", direct="eligibility")
+    unit, invoice = new_uscc(), f"EX{uuid.uuid4().hex[:10]}"
+    outcomes = []
+    for change in ("none", "debarred", "invoice claimed"):
+        if change == "debarred":
+            assert city.post("/debarments", json={"uscc": unit, "reason": "虚假发票", "source": "test",
+                                                  "starts_on": "2025-06-01"}).status_code == 201
+        elif change == "invoice claimed":
+            other = _platform(new_uscc(), [invoice], application_id=f"x-{uuid.uuid4().hex}")
+            assert city.post(EVALUATIONS, json=other).json()["precheck"] is False
+        checks = applicant.post(EVALUATIONS, json=_platform(unit, [invoice])).json()["checks"]
+        outcomes.append({c["rule"]: c["outcome"] for c in checks
+                         if c["rule"] in ("credit.debarment", "duplicate.invoice_claimed_twice")})
+    assert outcomes == [{"credit.debarment": "pass", "duplicate.invoice_claimed_twice": "pass"},
+                        {"credit.debarment": "fail", "duplicate.invoice_claimed_twice": "pass"},
+                        {"credit.debarment": "fail", "duplicate.invoice_claimed_twice": "review"}]  # N3.3
+
+
 @pytest.mark.parametrize("service, path", [("eligibility", EVALUATIONS), ("calculation", COMPUTATIONS)])
 def test_the_lane_keeps_the_request_id_the_access_line_and_the_route_metric(system, service, path):
     client = system.client_for("applicant", unit_uscc=new_uscc(), direct=service)

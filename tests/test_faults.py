@@ -69,7 +69,7 @@ def test_a_database_outage_is_a_503_and_the_process_recovers(gateway_on_its_own_
 
 
 def test_a_pre_check_during_a_database_outage_is_a_503_and_then_served_again(tmp_path):
-    # on PostgreSQL a pre-check awaits its registry statement on connections of its own (eligibility/async_registry.py)
+    # on PostgreSQL a pre-check awaits its registry statement on connections of its own (eligibility/registry_readers.py)
     name = f"fft_outage_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

@@ -3,7 +3,7 @@ from fastapi import FastAPI
 
 from common.app import create_service_app
 
-from .async_registry import AsyncRegistryReader
+from .registry_readers import AsyncRegistryReader, SqliteRegistryReader
 from .db import open_database
 from .imports import JOBS
 from .models import AuditEvent, AuditHead
@@ -22,12 +22,12 @@ def create_app() -> FastAPI:
         app.state.jobs = JOBS.worker(app.state.engine, app.state.clock, settings)
         app.state.jobs.start()
         app.state.registry_reader = (AsyncRegistryReader(app.state.engine)
-                                     if app.state.engine.dialect.name == "postgresql" else None)
+                                     if app.state.engine.dialect.name == "postgresql"
+                                     else SqliteRegistryReader(app.state.engine))
 
     async def stop(app: FastAPI) -> None:
         await app.state.jobs.stop()
-        if app.state.registry_reader is not None:
-            await app.state.registry_reader.close()
+        await app.state.registry_reader.close()
 
     return create_service_app(service="eligibility", description=DESCRIPTION, settings=settings,
                               open_database=open_database, routers=[router, JOBS.router()], on_startup=start,

@@ -1,11 +1,10 @@
 """The eligibility service's own database: engine creation and migrations."""
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from common.db import open_service_database
@@ -37,16 +36,6 @@ def get_evaluation_session(request: Request) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
-
-
-@contextlib.contextmanager
-def read_only_connection(request: Request) -> Iterator[Connection]:
-    """A connection from the app's pool for work that only reads (a pre-check on SQLite; on PostgreSQL a pre-check
-    awaits its statement in async_registry.py): no ORM session (opening and closing one was a seventh of a
-    pre-check's CPU) and no transaction, as SQLite's driver begins none for a read. Not switched to AUTOCOMMIT:
-    switching back ran a PRAGMA at every return to the pool (a pre-check took 669 µs of CPU with it, 484 µs without)."""
-    with request.app.state.engine.connect() as connection:
-        yield connection
 
 
 EvaluationSessionDep = Annotated[Session, Depends(get_evaluation_session, scope="function")]

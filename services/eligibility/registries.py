@@ -335,7 +335,7 @@ def _sqlite_unit_rows() -> tuple[str, tuple[str, ...]]:
     return str(compiled), tuple(compiled.positiontup)
 
 
-def sqlite_unit_rows(connection: Connection, parameters: dict) -> list[tuple]:
+def sqlite_unit_rows(dbapi_connection, parameters: dict) -> list[tuple]:
     """UNIT_ROWS_SQLITE's rows, run on the driver's own connection (in the caller's transaction, if any).
 
     Through SQLAlchemy the statement cost a pre-check ~100 µs (its expanding IN list rendered again, its execution
@@ -343,7 +343,7 @@ def sqlite_unit_rows(connection: Connection, parameters: dict) -> list[tuple]:
     come back as SQLite keeps them, ISO text, and are read here as SQLAlchemy's Date would."""
     sql, names = _sqlite_unit_rows()
     values = {**parameters, "invoice_keys": json.dumps(parameters["invoice_keys"])}
-    rows = connection.connection.dbapi_connection.execute(sql, [values[name] for name in names]).fetchall()
+    rows = dbapi_connection.execute(sql, [values[name] for name in names]).fetchall()
     return [(*row[:6], _day(row[6]), _day(row[7]), row[8]) for row in rows]
 
 
@@ -404,7 +404,8 @@ class DossierRegistry:
             # on the session's connection: a plain statement, none of the ORM's per-execution work
             connection = self.connection()
             if connection.dialect.name == "sqlite":
-                return by_registry(sqlite_unit_rows(connection, unit_parameters(self.dossier)))
+                return by_registry(sqlite_unit_rows(connection.connection.dbapi_connection,
+                                                    unit_parameters(self.dossier)))
             return by_registry(connection.execute(UNIT_ROWS_PG, unit_parameters(self.dossier)))
         return self._once("rows", compute)[what]
 

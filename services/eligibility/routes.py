@@ -17,7 +17,7 @@ from common.parameters import known_editions
 from common.problems import PayloadTooLarge, problem_responses
 
 from . import registries, service
-from .db import EvaluationSessionDep, get_evaluation_session, read_only_connection
+from .db import EvaluationSessionDep, get_evaluation_session
 from .dossier import Dossier
 from .imports import JOBS
 from .schemas import (USCC_PATTERN, ClaimedInvoiceRead, CreditEntryIn, CreditEntryRead, DebarmentIn, DebarmentRead,
@@ -78,14 +78,11 @@ async def precheck(dossier: Dossier, principal: Principal, request: Request) -> 
     Also the express lane's handler for POST /evaluations (common/express.py)."""
     if (dossier.application_id and dossier.submitted_at) or request.app.state.settings.keep_prechecks:
         return None
-    # a pre-check writes nothing and reads the registries in one indexed round trip: evaluated on the event loop
+    # a pre-check writes nothing and reads the registries in one indexed statement: evaluated on the event loop
     # (under load, py-spy showed the hand-offs to the thread pool taking a third of its CPU), with no transaction
-    # around its one statement (BEGIN and COMMIT were two more round trips on PostgreSQL)
-    reader = request.app.state.registry_reader
-    if reader is not None:  # PostgreSQL: the statement awaited, the loop free for others meanwhile
-        return service.evaluate_read(dossier, request.app.state.clock, await reader.rows(dossier))
-    with read_only_connection(request) as connection:
-        return service.evaluate(connection, dossier, request.app.state.clock)
+    # around its one statement (BEGIN and COMMIT were two more round trips on PostgreSQL), on connections kept for it
+    rows = await request.app.state.registry_reader.rows(dossier)
+    return service.evaluate_read(dossier, request.app.state.clock, rows)
 
 
 EXPRESS = [ExpressRoute("/evaluations", Dossier, precheck)]
