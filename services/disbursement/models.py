@@ -22,6 +22,7 @@ class DisbursementTable(SQLModel, registry=table_registry()):
 
 OPEN_PLAN = "status IN ('draft', 'published')"
 LIVE_PAYMENT = "status IN ('pending', 'paid')"
+FINAL_MARK = "final_project_id IS NOT NULL"
 
 
 def _money(nullable: bool = False) -> Column:
@@ -137,8 +138,12 @@ class PlanItem(DisbursementTable, table=True):
     # (plan_id, project_id) is unique, and its index serves the lookups by plan. On PostgreSQL the two references
     # are enforced by triggers once per statement, not by foreign keys that check every line on its own (migration
     # 0009: an edition's 100,000 lines); SQLite keeps the foreign keys
-    __table_args__ = (UniqueConstraint("plan_id", "project_id"), {"info": {"statement_checked_foreign_keys": (
-        "fk_planitem_plan_id_plan", "fk_planitem_project_id_project")}})
+    # final_project_id is set on a final plan's lines only: its unique index holds those (migration 0010)
+    __table_args__ = (UniqueConstraint("plan_id", "project_id"),
+                      Index("uq_planitem_final_project_id", "final_project_id", unique=True,
+                            sqlite_where=text(FINAL_MARK), postgresql_where=text(FINAL_MARK)),
+                      {"info": {"statement_checked_foreign_keys": (
+                          "fk_planitem_plan_id_plan", "fk_planitem_project_id_project")}})
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: str = Field(foreign_key="plan.id", max_length=36)
@@ -148,7 +153,7 @@ class PlanItem(DisbursementTable, table=True):
     capped_amount: Decimal = Field(sa_column=_money())
     allocated_amount: Decimal = Field(sa_column=_money())
     # set when the plan becomes final: a project is allocated by one final plan only
-    final_project_id: str | None = Field(default=None, unique=True, max_length=36)
+    final_project_id: str | None = Field(default=None, max_length=36)
 
 
 class Objection(DisbursementTable, table=True):

@@ -188,7 +188,10 @@ def insert_lines(session: Session, plan_id: str, lines: list[tuple[str, ...]]) -
         return
     # COPY's text form written in blocks (a row at a time through write_row took ~0.4 s for 100,000 lines); the
     # amounts are checked digits, the basis a word of ours, and an id with a character COPY would read as a
-    # delimiter or an escape goes row by row instead
+    # delimiter or an escape goes row by row instead. In project order, the unique (plan_id, project_id) index grows
+    # at its end instead of at random places: 100,000 lines took ~0.15 s less to write (the sort costs ~0.03 s), and
+    # nothing reads the lines in the order they were written
+    lines = sorted(lines)
     ids = "".join([line[0] for line in lines])
     plain = not any(character in ids for character in "\\\t\n\r")
     with connection.connection.driver_connection.cursor() as cursor, cursor.copy(

@@ -20,6 +20,8 @@ def test_plan_lines_refer_to_a_plan_and_projects_that_exist(system):
     plan = system.client_for("city_officer").post(f"{D}/plans", json={"edition": "2024", "budget": "99999999.00"})
     assert plan.status_code == 201, plan.text
     plan_id = plan.json()["id"]
+    later = system.client_for("city_officer").post(f"{D}/plans", json={"edition": "2024", "budget": "99999999.00"})
+    assert later.status_code == 201, later.text
     engine = make_engine(system.database_url("disbursement"))  # SQLite's foreign keys are on, as in the service
     try:
         tables = sa.MetaData()
@@ -34,6 +36,10 @@ def test_plan_lines_refer_to_a_plan_and_projects_that_exist(system):
             [written, sa.update(items).where(items.c.plan_id == plan_id).values(project_id=str(uuid.uuid4()))],
             [written, sa.delete(projects).where(projects.c.id == project["id"])],  # a project a line refers to stays
             [written, sa.delete(plans).where(plans.c.id == plan_id)],  # and so does its plan
+            # a project is allocated by one final plan: its final mark once (unmarked, it is in both versions)
+            [sa.insert(items).values({**line, "final_project_id": project["id"]}),
+             sa.insert(items).values({**line, "plan_id": later.json()["id"]}),
+             sa.update(items).where(items.c.plan_id == later.json()["id"]).values(final_project_id=project["id"])],
         ]
         for statements in refused:
             with engine.connect() as connection, connection.begin() as transaction:
