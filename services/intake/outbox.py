@@ -53,7 +53,7 @@ class OutboxWorker(PollingWorker):
     """Claims due messages, calls eligibility and calculation, stores their answers; replicas share the work."""
 
     def __init__(self, engine, clients: PolicyClients, clock: Clock, poll_s: float,
-                 max_backoff_s: float = MAX_BACKOFF_S, batch: int = 200) -> None:
+                 max_backoff_s: float = MAX_BACKOFF_S, batch: int = 400) -> None:
         super().__init__(poll_s)
         self.engine = engine
         self.clock = clock  # the programme's clock, which the audit trail's events are stamped with

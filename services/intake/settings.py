@@ -23,7 +23,9 @@ class IntakeSettings(ServiceSettings, JobSettings):
     max_upload_bytes: int = Field(50 * 1024 * 1024, description="Largest evidence document accepted, in bytes")
     outbox_poll_s: float = Field(1.0, description="Seconds between outbox polls when idle")
     outbox_max_backoff_s: float = Field(60.0, description="Longest wait before retrying a failed evaluation")
-    outbox_batch: int = Field(200, ge=1, le=500, description="Applications evaluated and priced per call to "
+    # 400 rather than 200: each batch's fixed costs (its calls, its transaction, its audit chain lock) spread over
+    # twice the applications; an edition's 10,000 took 5–9 % less time and CPU, measured alternately
+    outbox_batch: int = Field(400, ge=1, le=500, description="Applications evaluated and priced per call to "
                                                              "eligibility and calculation (their batch operations)")
 
     def sqlite_name(self) -> str:
