@@ -369,17 +369,16 @@ def by_registry(rows) -> dict[str, list]:
 
 
 class DossierRegistry:
-    """The registries as the rules see them for one dossier on its reference date, read in one round trip (or taken
-    from its batch's BatchRegistry)."""
+    """The registries as the rules see them for one dossier on its reference date: from the rows of its one statement,
+    read already (a pre-check, registry_readers.py), or from its batch's BatchRegistry."""
 
-    def __init__(self, session: Session | Connection | None, dossier: Dossier, edition: Edition, on: date,
-                 batch: BatchRegistry | None = None, found: dict[str, list] | None = None) -> None:
-        # a session's connection, or a bare connection (a pre-check reads without a session)
-        self.connection = session.connection if isinstance(session, Session) else lambda: session
+    def __init__(self, dossier: Dossier, edition: Edition, on: date, *, batch: BatchRegistry | None = None,
+                 found: dict[str, list] | None = None) -> None:
+        if (batch is None) == (found is None):
+            raise TypeError("a dossier's registry reads its batch's rows or the rows found for it, one of the two")
         self.dossier, self.edition, self.on = dossier, edition, on
-        self.batch = batch  # the rows read for the dossier's whole batch, else one statement of its own
+        self.batch = batch
         self.uscc = dossier.applicant.uscc
-        # the rows of that statement when they were read already (a pre-check awaited them on PostgreSQL)
         self._cache: dict[str, object] = {} if found is None else {"rows": found}
 
     def _once(self, name: str, compute):
@@ -398,15 +397,8 @@ class DossierRegistry:
 
     def _rows(self, what: str) -> list:
         """The rows of one registry read for this dossier (all of them are read at the first question)."""
-        def compute():
-            if self.batch is not None:
-                return self.batch.rows_for(self.dossier, invoice_keys_of(self.dossier))
-            # on the session's connection: a plain statement, none of the ORM's per-execution work
-            connection = self.connection()
-            if connection.dialect.name == "sqlite":
-                return by_registry(sqlite_unit_rows(connection.connection.dbapi_connection,
-                                                    unit_parameters(self.dossier)))
-            return by_registry(connection.execute(UNIT_ROWS_PG, unit_parameters(self.dossier)))
+        def compute():  # found rows are in the cache from the start
+            return self.batch.rows_for(self.dossier, invoice_keys_of(self.dossier))
         return self._once("rows", compute)[what]
 
     def credit_hits(self) -> list[dict]:

@@ -8,7 +8,6 @@ from datetime import date
 
 from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from common.batch import BatchItem, answer_each, validated
@@ -71,16 +70,9 @@ def _evaluated(dossier: Dossier, clock: Clock, registry: Callable[[Edition, date
                           evaluated_at=clock.now(), checks=[CheckRead(**c.__dict__) for c in checks])
 
 
-def evaluate(session: Session | Connection, dossier: Dossier, clock: Clock, keep_prechecks: bool = False
-             ) -> EvaluationRead:
-    """Every check of the dossier's type and the outcome; kept with its claims when submitted (pre-checks if asked).
-
-    A pre-check that is not kept may be evaluated on a bare connection: it only reads the registries."""
-    if not (_submitted(dossier) or keep_prechecks):
-        # nothing written: the registries in the one statement of a single dossier (compiled and prepared once)
-        return _evaluated(dossier, clock, lambda edition, on: DossierRegistry(session, dossier, edition, on))
-    if not isinstance(session, Session):
-        raise TypeError("an evaluation that is kept needs a session")  # a programming error, never a caller's
+def evaluate(session: Session, dossier: Dossier, clock: Clock, keep_prechecks: bool = False) -> EvaluationRead:
+    """Every check of the dossier's type and the outcome, kept with its claims (a submission, or a pre-check when the
+    service keeps them); a pre-check it does not keep is evaluate_read's."""
     batch = BatchEvaluation(session, [dossier], clock, keep_prechecks)  # a batch of one: written the same way
     result = batch.evaluate(dossier)
     batch.write()
@@ -88,8 +80,8 @@ def evaluate(session: Session | Connection, dossier: Dossier, clock: Clock, keep
 
 
 def evaluate_read(dossier: Dossier, clock: Clock, found: dict[str, list]) -> EvaluationRead:
-    """A pre-check that is not kept, from its registry rows already read (awaited on PostgreSQL)."""
-    return _evaluated(dossier, clock, lambda edition, on: DossierRegistry(None, dossier, edition, on, found=found))
+    """A pre-check that is not kept, from its registry rows already read (registry_readers.py)."""
+    return _evaluated(dossier, clock, lambda edition, on: DossierRegistry(dossier, edition, on, found=found))
 
 
 class BatchEvaluation:
@@ -104,7 +96,7 @@ class BatchEvaluation:
     def evaluate(self, dossier: Dossier) -> EvaluationRead:
         """One dossier's evaluation; its claims are seen by the dossiers after it."""
         result = _evaluated(dossier, self.clock, lambda edition, on: DossierRegistry(
-            self.session, dossier, edition, on, batch=self.registry))
+            dossier, edition, on, batch=self.registry))
         submitted = not result.precheck
         if submitted and valid_uscc(dossier.applicant.uscc):  # N3.3: an invalid USCC names no unit to compare
             self.registry.record(dossier)
