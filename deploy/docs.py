@@ -49,8 +49,10 @@ name: `fundflow gateway|intake|eligibility|calculation|disbursement|migrate|back
 run command (`python -m deploy.serve <name>`, as `make run` does): one uvicorn worker with uvloop and httptools on
 port 8000 (`WORKERS` and `PORT` change that). With several workers each listens on a socket of its own
 (SO_REUSEPORT), so that connections spread over them. The gateway's protocol is httptools with its express lane for
-plain GETs (gateway/express.py), and it runs under the SCHED_BATCH scheduling policy (no privilege needed): its
-wake-ups do not preempt the services it relays to.
+plain GETs and small declared bodies (gateway/express.py), and it runs under the SCHED_BATCH scheduling policy (no
+privilege needed): its wake-ups do not preempt the services it relays to. Eligibility and calculation answer their
+pre-checks in an express lane of their own (common/express.py); `ELIGIBILITY_EXPRESS_LANES=false` (or
+`CALCULATION_…`) sends every request through the FastAPI route instead, which answers the same, more slowly.
 
 ## Running on Kubernetes (deploy/k8s)
 `kubectl apply -k deploy/k8s/overlays/prod` (or `overlays/dev` for a disposable cluster). The base has a
