@@ -64,3 +64,22 @@ def platform_construction_content(expenses: list[tuple[str, str, str]] | None = 
 PLATFORM_MATERIALS = ["business_licence", "application_report", "feasibility_study", "commitment_letter",
                       "special_audit_report"]
 TODAY = date(2025, 12, 10)
+
+
+def certification_dossier(uscc: str, approved: str) -> dict:
+    """A certification dossier (one new CMMI certification) of a unit whose offshore execution was `approved` USD."""
+    return {"edition": "2024", "project_type": "certification", "applicant": {"uscc": uscc},
+            "content": {"f1_commitment": {"pledges": PLEDGES}, "offshore_execution": {"approved_usd": approved},
+                        "f5_certifications": [{"line_no": 1, "scheme": "CMMI", "kind": "new",
+                                               "certified_on": "2024-05-01", "fee": "1000.00", "requested": "700.00"}]}}
+
+
+def platform_dossier(uscc: str, application_id: str | None = None, invoices: list[str] | None = None,
+                     **extra) -> dict:
+    """A platform construction dossier claiming these invoice numbers on its first lines (submitted with an id)."""
+    content = platform_construction_content()
+    for line, number in zip(content["f3_expenses"], invoices or []):
+        line["invoice_number"] = number
+    return {"edition": "2024", "project_type": "platform_construction", "applicant": {"uscc": uscc},
+            "application_id": application_id, "content": content,
+            "submitted_at": "2025-12-10T10:00:00+08:00" if application_id else None, **extra}

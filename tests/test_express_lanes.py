@@ -10,28 +10,11 @@ import uuid
 import httpx
 import pytest
 
-from .factories import PLEDGES, new_uscc, platform_construction_content
+from .factories import certification_dossier, new_uscc, platform_dossier
 
 EVALUATIONS = "/evaluations"
 COMPUTATIONS = "/computations"
 VOLATILE = ("id", "evaluated_at", "computed_at", "request_id")  # a new id and instant, a new request id
-
-
-def _certification(uscc: str, approved: str, **extra) -> dict:
-    return {"edition": "2024", "project_type": "certification", "applicant": {"uscc": uscc},
-            "content": {"f1_commitment": {"pledges": PLEDGES}, "offshore_execution": {"approved_usd": approved},
-                        "f5_certifications": [{"line_no": 1, "scheme": "CMMI", "kind": "new",
-                                               "certified_on": "2024-05-01", "fee": "1000.00", "requested": "700.00"}]},
-            **extra}
-
-
-def _platform(uscc: str, invoices: list[str], application_id: str | None = None) -> dict:
-    content = platform_construction_content()
-    for line, number in zip(content["f3_expenses"], invoices):
-        line["invoice_number"] = number
-    return {"edition": "2024", "project_type": "platform_construction", "applicant": {"uscc": uscc},
-            "application_id": application_id, "content": content,
-            "submitted_at": "2025-12-10T10:00:00+08:00" if application_id else None}
 
 
 @pytest.fixture(scope="module")
@@ -80,19 +63,19 @@ def test_eligibility_answers_the_same_in_the_lane_and_the_route(system, routed):
     token = {"Authorization": f"Bearer {system.token('applicant', unit_uscc=new_uscc())}"}
     claimed = [f"EX{uuid.uuid4().hex[:10]}" for _ in range(2)]
     city = system.client_for("city_officer", direct="eligibility")
-    submitted = city.post(EVALUATIONS, json=_platform(new_uscc(), claimed, application_id=f"x-{uuid.uuid4().hex}"))
+    submitted = city.post(EVALUATIONS, json=platform_dossier(new_uscc(), f"x-{uuid.uuid4().hex}", claimed))
     assert submitted.status_code == 200 and submitted.json()["precheck"] is False
     debarred = new_uscc()
     assert city.post("/debarments", json={"uscc": debarred, "reason": "伪造材料", "source": "test",
                                           "starts_on": "2025-01-01"}).status_code == 201
     cases = {
-        "eligible": (_certification(new_uscc(), "2000000.00"), token),
-        "ineligible, with the figures": (_certification(new_uscc(), "999999.99"), token),
-        "an invoice another application claims (N3.3)": (_platform(new_uscc(), claimed), token),
-        "debarred (N3.2)": (_certification(debarred, "2000000.00"), token),
+        "eligible": (certification_dossier(new_uscc(), "2000000.00"), token),
+        "ineligible, with the figures": (certification_dossier(new_uscc(), "999999.99"), token),
+        "an invoice another application claims (N3.3)": (platform_dossier(new_uscc(), invoices=claimed), token),
+        "debarred (N3.2)": (certification_dossier(debarred, "2000000.00"), token),
         "charset given": ('{"edition": "2024", "project_type": "certification", "applicant": {"uscc": "x"}}',
                           {**token, "Content-Type": "application/json; charset=utf-8"}),
-        **_refusals(token, _certification(new_uscc(), "2000000.00"))}
+        **_refusals(token, certification_dossier(new_uscc(), "2000000.00"))}
     assert _agree(system, routed, "eligibility", EVALUATIONS, cases) == {
         "eligible": 200, "ineligible, with the figures": 200, "an invoice another application claims (N3.3)": 200,
         "debarred (N3.2)": 200, "charset given": 200, **REFUSED}
@@ -100,10 +83,10 @@ def test_eligibility_answers_the_same_in_the_lane_and_the_route(system, routed):
 
 def test_calculation_answers_the_same_in_the_lane_and_the_route(system, routed):
     token = {"Authorization": f"Bearer {system.token('applicant', unit_uscc=new_uscc())}"}
-    platform = _platform(new_uscc(), ["C-1", "C-2"])
+    platform = platform_dossier(new_uscc(), invoices=["C-1", "C-2"])
     cases = {
         "a platform's amount": (platform, token),
-        "a certification's amount": (_certification(new_uscc(), "2000000.00"), token),
+        "a certification's amount": (certification_dossier(new_uscc(), "2000000.00"), token),
         "lines disallowed": ({**platform, "disallowed": [{"form": "f3_expenses", "line_no": 2, "reason": "笔误"}]},
                              token),
         **_refusals(token, platform)}
@@ -114,7 +97,7 @@ def test_calculation_answers_the_same_in_the_lane_and_the_route(system, routed):
 def test_a_submission_is_left_to_the_route_and_kept(system):
     city = system.client_for("city_officer", direct="eligibility")
     application_id = f"x-{uuid.uuid4().hex}"
-    answer = city.post(EVALUATIONS, json=_platform(new_uscc(), [f"EX{uuid.uuid4().hex[:10]}"], application_id))
+    answer = city.post(EVALUATIONS, json=platform_dossier(new_uscc(), application_id, [f"EX{uuid.uuid4().hex[:10]}"]))
     assert answer.status_code == 200 and answer.json()["precheck"] is False
     kept = city.get(EVALUATIONS, params={"application_id": application_id}).json()
     assert [e["id"] for e in kept["items"]] == [answer.json()["id"]]
@@ -131,9 +114,9 @@ def test_a_precheck_sees_what_the_registries_hold_the_moment_it_runs(system):
             assert city.post("/debarments", json={"uscc": unit, "reason": "虚假发票", "source": "test",
                                                   "starts_on": "2025-06-01"}).status_code == 201
         elif change == "invoice claimed":
-            other = _platform(new_uscc(), [invoice], application_id=f"x-{uuid.uuid4().hex}")
+            other = platform_dossier(new_uscc(), f"x-{uuid.uuid4().hex}", [invoice])
             assert city.post(EVALUATIONS, json=other).json()["precheck"] is False
-        checks = applicant.post(EVALUATIONS, json=_platform(unit, [invoice])).json()["checks"]
+        checks = applicant.post(EVALUATIONS, json=platform_dossier(unit, invoices=[invoice])).json()["checks"]
         outcomes.append({c["rule"]: c["outcome"] for c in checks
                          if c["rule"] in ("credit.debarment", "duplicate.invoice_claimed_twice")})
     assert outcomes == [{"credit.debarment": "pass", "duplicate.invoice_claimed_twice": "pass"},
@@ -145,7 +128,8 @@ def test_a_precheck_sees_what_the_registries_hold_the_moment_it_runs(system):
 def test_the_lane_keeps_the_request_id_the_access_line_and_the_route_metric(system, service, path):
     client = system.client_for("applicant", unit_uscc=new_uscc(), direct=service)
     request_id = f"lane-{uuid.uuid4().hex[:12]}"
-    answer = client.post(path, json=_certification(new_uscc(), "2000000.00"), headers={"X-Request-ID": request_id})
+    answer = client.post(path, json=certification_dossier(new_uscc(), "2000000.00"),
+                         headers={"X-Request-ID": request_id})
     assert answer.status_code == 200 and answer.headers["x-request-id"] == request_id
     metrics = httpx.get(system.url(service) + "/metrics").text
     assert re.search(rf'fundflow_http_requests_total\{{[^}}]*method="POST",route="{path}",[^}}]*status="200"\}} '
