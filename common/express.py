@@ -23,12 +23,12 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from .auth import Principal, authenticate
+from .auth import authenticate
 
 JSON_MEDIA_TYPES = (b"application/json", b"application/json; charset=utf-8")
 MAX_BODY_BYTES = 1024 * 1024  # beyond this the route reads the body (its own limits apply)
 
-Handler = Callable[[Any, Principal, Request], Awaitable[BaseModel | None]]
+Handler = Callable[[Any, Request], Awaitable[BaseModel | None]]
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,9 @@ class ExpressLane:
             return await self.app(scope, _replay(messages, receive), send)
         request = Request(scope, receive)
         try:
-            principal = await authenticate(request)
+            await authenticate(request)  # a refused token is the route's 401, rendered below
             data = _validated(route.model, body)
-            answer = None if data is None else await route.handler(data, principal, request)
+            answer = None if data is None else await route.handler(data, request)
         except Exception as exc:  # noqa: BLE001 - answered by the app's handler for it, as the route's would be
             scope["route"] = self._api_route(scope["app"], route.path)
             response = await _exception_handler(scope["app"], exc)(request, exc)

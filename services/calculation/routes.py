@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from common.auth import Principal, PrincipalDep, require_roles
+from common.auth import PrincipalDep, require_roles
 from common.db import SessionDep, get_session
 from common.express import ExpressRoute
 from common.pagination import Page, PageDep
@@ -27,13 +27,13 @@ READERS = Depends(require_roles("city_officer", "district_officer", "auditor", "
              responses=problem_responses(401, 422))
 async def compute_amount(dossier: Dossier, principal: PrincipalDep, request: Request) -> ComputationRead:
     """The amount of a dossier in CNY with its trace (disallowed lines, if any, are left out and named)."""
-    answer = await precheck(dossier, principal, request)
+    answer = await precheck(dossier, request)
     if answer is not None:
         return answer
     return await run_in_threadpool(_compute_kept, dossier, request)
 
 
-async def precheck(dossier: Dossier, principal: Principal, request: Request) -> ComputationRead | None:
+async def precheck(dossier: Dossier, request: Request) -> ComputationRead | None:
     """A pre-check priced and kept nowhere; None for a computation the service keeps.
 
     Also the express lane's handler for POST /computations (common/express.py)."""

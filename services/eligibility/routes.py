@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from common.auth import Principal, PrincipalDep, require_roles
+from common.auth import PrincipalDep, require_roles
 from common.db import SessionDep
 from common.express import ExpressRoute
 from common.jobs import JobRead, accepted_responses
@@ -65,14 +65,14 @@ def _latest_edition(name: str | None):
              responses=problem_responses(401, 409, 422))
 async def evaluate_dossier(dossier: Dossier, principal: PrincipalDep, request: Request) -> EvaluationRead:
     """Evaluate a dossier against every rule of its edition: outcome and each check with its clause (or a pre-check)."""
-    answer = await precheck(dossier, principal, request)
+    answer = await precheck(dossier, request)
     if answer is not None:
         return answer
     # a submission records its claims (and may wait on another's): in the thread pool, session opened and ended there
     return await run_in_threadpool(_evaluate, dossier, request)
 
 
-async def precheck(dossier: Dossier, principal: Principal, request: Request) -> EvaluationRead | None:
+async def precheck(dossier: Dossier, request: Request) -> EvaluationRead | None:
     """A pre-check the service does not keep, evaluated on the event loop; None for an evaluation it keeps.
 
     Also the express lane's handler for POST /evaluations (common/express.py)."""
