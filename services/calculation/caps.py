@@ -31,11 +31,20 @@ def cap_units(edition: Edition, keys: Sequence[str], usccs: Sequence[str], proje
     # the caps in effect on `on`; the edition's latest when None (the plan is made after the reviews)
     capped = list(fens)
     trace = Trace()
-    for group, types in cap_groups(edition, on).items():
+    groups = cap_groups(edition, on)
+    # each project's position under its type's group, in one pass (an edition's plan sends 100,000)
+    groups_of: dict[str, list[str]] = defaultdict(list)
+    for group, types in groups.items():
+        for project_type in types:
+            groups_of[project_type].append(group)
+    positions_of: dict[str, list[int]] = {group: [] for group in groups}
+    for index, project_type in enumerate(project_types):
+        for group in groups_of.get(project_type, ()):
+            positions_of[group].append(index)
+    for group, positions in positions_of.items():
         cap = cited(edition, f"unit_caps.{group}.cap", on)
         limit = to_fens(cap.value)
-        # in comprehensions and counters rather than a step per project (an edition's plan sends 100,000)
-        positions = [index for index, project_type in enumerate(project_types) if project_type in types]
+        # in comprehensions and counters rather than a step per project
         projects_of = Counter([usccs[index] for index in positions])
         members: dict[str, list[int]] = defaultdict(list)  # a unit's positions, for units with anything to add up
         for index in [index for index in positions if projects_of[usccs[index]] > 1 or fens[index] > limit]:
@@ -50,7 +59,7 @@ def cap_units(edition: Edition, keys: Sequence[str], usccs: Sequence[str], proje
             trace.add("unit cap", cap.clause, {keys[i]: fen_text(v) for i, v in zip(unit_positions, scaled)},
                       inputs={"uscc": uscc, "group": group, "amounts": {keys[i]: fen_text(fens[i])
                                                                         for i in unit_positions},
-                              "total": fen_text(sum(before))}, parameter=cap, note=note)
+                              "total": fen_text(sum(before))}, parameter=cap, note=note, as_shown=True)
         alone = len(projects_of) - len(members)
         if alone:
             # nothing to add up and nothing changed: counted in one step per group, not a step each (a plan of

@@ -65,14 +65,17 @@ class Trace:
     warnings: list[str] = field(default_factory=list)
 
     def add(self, step: str, clause: str, result: Any, *, inputs: dict | None = None,
-            parameter: Cited | dict | None = None, note: str = "") -> None:
-        """Record one step; `parameter` is one cited parameter or a dict of them by role."""
+            parameter: Cited | dict | None = None, note: str = "", as_shown: bool = False) -> None:
+        """Record one step; `parameter` is one cited parameter or a dict of them by role; `as_shown` says that the
+        result and inputs hold only strings and numbers already (no Decimal or date to show as text)."""
         if isinstance(parameter, Cited):
             shown = parameter.cite()
         else:
             shown = {k: (v.cite() if isinstance(v, Cited) else text(v)) for k, v in (parameter or {}).items()}
-        self.steps.append({"step": step, "clause": clause, "inputs": text(inputs or {}), "parameter": shown,
-                           "result": text(result), "note": note})
+        if not as_shown:  # a plan's unit caps add thousands of steps of amount strings: nothing to convert there
+            inputs, result = text(inputs or {}), text(result)
+        self.steps.append({"step": step, "clause": clause, "inputs": inputs or {}, "parameter": shown,
+                           "result": result, "note": note})
 
     def warn(self, message: str) -> None:
         """Something the caller should know that does not stop the computation."""

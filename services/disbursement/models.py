@@ -135,19 +135,17 @@ class Plan(DisbursementTable, table=True):
 class PlanItem(DisbursementTable, table=True):
     """A project's line in a plan version: its amount, after the unit cap, after scaling to the fund."""
 
-    # (plan_id, project_id) is unique, and its index serves the lookups by plan. On PostgreSQL the two references
-    # are enforced by triggers once per statement, not by foreign keys that check every line on its own (migration
-    # 0009: an edition's 100,000 lines); SQLite keeps the foreign keys
+    # keyed by (plan_id, project_id), whose index serves the lookups by plan (migration 0011: no surrogate id). On
+    # PostgreSQL the two references are enforced by triggers once per statement, not by foreign keys that check every
+    # line on its own (migration 0009: an edition's 100,000 lines); SQLite keeps the foreign keys
     # final_project_id is set on a final plan's lines only: its unique index holds those (migration 0010)
-    __table_args__ = (UniqueConstraint("plan_id", "project_id"),
-                      Index("uq_planitem_final_project_id", "final_project_id", unique=True,
+    __table_args__ = (Index("uq_planitem_final_project_id", "final_project_id", unique=True,
                             sqlite_where=text(FINAL_MARK), postgresql_where=text(FINAL_MARK)),
                       {"info": {"statement_checked_foreign_keys": (
                           "fk_planitem_plan_id_plan", "fk_planitem_project_id_project")}})
 
-    id: int | None = Field(default=None, primary_key=True)
-    plan_id: str = Field(foreign_key="plan.id", max_length=36)
-    project_id: str = Field(foreign_key="project.id", max_length=36)
+    plan_id: str = Field(foreign_key="plan.id", max_length=36, primary_key=True)
+    project_id: str = Field(foreign_key="project.id", max_length=36, primary_key=True)
     basis: str = Field(default="audit", max_length=16)
     computed_amount: Decimal = Field(sa_column=_money())
     capped_amount: Decimal = Field(sa_column=_money())

@@ -12,6 +12,7 @@ import json
 import uuid
 from decimal import Decimal
 
+from pydantic_core import to_json
 from sqlalchemy import Text, bindparam, cast, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
@@ -69,7 +70,7 @@ def finalised(project_id):
     As `NOT IN (the finalised ids)` PostgreSQL planned it, before the lines' statistics were gathered, as a scan of
     every plan line per project (an edition's plan with three earlier versions: 400,000 lines, 2.8 s to read its
     100,000 projects); NOT EXISTS is planned as an anti-join whatever the statistics (0.5 s)."""
-    return select(PlanItem.id).where(PlanItem.final_project_id == project_id).exists()
+    return select(PlanItem.plan_id).where(PlanItem.final_project_id == project_id).exists()
 
 
 def build_plan(session: Session, calculation: CalculationClient, edition: str, budget: Decimal,
@@ -209,7 +210,13 @@ def lines_digest(lines: list) -> str:
     """SHA-256 of a plan's lines in a canonical form, kept by their audit event: a compact JSON array of
     [project, basis, computed, capped, allocated] with the amounts as two-place text (their creation), or of the
     project ids (their final marks)."""
-    return hashlib.sha256(json.dumps(lines, separators=(",", ":")).encode()).hexdigest()
+    # pydantic-core writes the same compact JSON as json.dumps(separators=(",", ":")) in a fifth of the time (100,000
+    # lines: ~0.1 s), except for DEL and the characters beyond ASCII, which json.dumps escapes: a line with any goes
+    # that way
+    text = to_json(lines)
+    if not text.isascii() or b"\x7f" in text:
+        text = json.dumps(lines, separators=(",", ":")).encode()
+    return hashlib.sha256(text).hexdigest()
 
 
 def items_with_projects(session: Session, plan_id: str) -> list[tuple[PlanItem, Project]]:
