@@ -1,5 +1,8 @@
 """Batch: an edition's submitted applications evaluated and priced again (a parameter corrected), 1k, 10k, 100k.
 
+Each application holds the answers of its submission's evaluation, as in the programme: the re-evaluation replaces
+them, and the audit trail names what it replaced.
+
 POST /api/v1/intake/editions/2024/re-evaluations through the gateway, then the re-evaluation's progress polled until
 it has finished: intake's outbox sends batches of dossiers to eligibility's and calculation's batch operations and
 stores their answers. Everything on PostgreSQL; peak memory growth of the three services shown per size.
@@ -13,6 +16,7 @@ import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import psycopg
@@ -25,21 +29,45 @@ TARGET_SIZE, TARGET_S = 10_000, 10.0  # issue 7: 10,000 applications in < 10 s
 MiB = 1024 * 1024
 
 
-def seed(dsn: str, first: int, count: int) -> None:
-    """Benchmark fixture: submitted platform applications (five per unit) written into intake's tables (COPY)."""
+SUBMITTED = datetime(2025, 12, 10, 2, 0, tzinfo=timezone.utc)
+
+
+def submission_answers(eligibility: Server, calculation: Server, secret: str) -> tuple[str, str, str, str]:
+    """What eligibility and calculation answer a dossier like the seeded ones, as intake stores it (evaluation,
+    computation, their digests): each application holds them, as after its submission's evaluation."""
+    from common.audit import answer_digest
+    from services.intake.service import dossier_head
+
+    forms = content(random.Random(0))
+    application = SimpleNamespace(id=str(uuid.uuid4()), edition="2024", project_type="platform_construction",
+                                  submitted_at=SUBMITTED)
+    unit = SimpleNamespace(uscc=f"91{DISTRICTS[0]}000000000X", name="大连基准000000科技有限公司",
+                           district_code=DISTRICTS[0])
+    dossier = {**dossier_head(application, unit, forms), "content": forms}
+    headers = {"Authorization": f"Bearer {token(secret, 'service')}"}
+    answers = []
+    for server, path in ((eligibility, "/evaluations"), (calculation, "/computations")):
+        answer = httpx.post(f"{server.url}{path}", json=dossier, headers=headers, timeout=30)
+        assert answer.status_code == 200, answer.text
+        answers.append(answer.json())
+    return (*(json.dumps(a, ensure_ascii=False) for a in answers), *(answer_digest(a) for a in answers))
+
+
+def seed(dsn: str, first: int, count: int, answers: tuple[str, str, str, str]) -> None:
+    """Benchmark fixture: submitted platform applications (five per unit), answered, written into intake's tables
+    (COPY)."""
     rng = random.Random(first)
-    submitted = datetime(2025, 12, 10, 2, 0, tzinfo=timezone.utc)
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
         units = [(str(uuid.uuid4()), f"91{DISTRICTS[i % len(DISTRICTS)]}{i:09d}X", DISTRICTS[i % len(DISTRICTS)])
                  for i in range(first // 5, (first + count) // 5)]
-        copy_units(cur, units, submitted)
+        copy_units(cur, units, SUBMITTED)
         with cur.copy("COPY application (id, applicant_id, edition, project_type, status, content, version, "
-                      "submitted_at, evaluation_status, evaluation_attempts, created_at, updated_at) FROM STDIN"
-                      ) as copy:
+                      "submitted_at, evaluation_status, evaluation_attempts, evaluation, computation, "
+                      "evaluation_digest, computation_digest, created_at, updated_at) FROM STDIN") as copy:
             for index in range(count):
                 copy.write_row((str(uuid.uuid4()), units[index // 5][0], "2024", "platform_construction",
-                                "submitted", json.dumps(content(rng), ensure_ascii=False), 1, submitted, "done", 1,
-                                submitted, submitted))
+                                "submitted", json.dumps(content(rng), ensure_ascii=False), 1, SUBMITTED, "done", 1,
+                                *answers, SUBMITTED, SUBMITTED))
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE application")
 
@@ -68,9 +96,9 @@ def run() -> list[str]:
         lines.append(f"  {'applications':>12} {'seconds':>8} {'per s':>7} {'ratio to target':>16}   peak growth: "
                      "intake / eligibility / calculation")
         try:
-            seeded = 0
+            seeded, answers = 0, submission_answers(eligibility, calculation, secret)
             for size in SIZES:
-                seed(pg.dsn("intake"), seeded, size - seeded)
+                seed(pg.dsn("intake"), seeded, size - seeded, answers)
                 seeded = size
                 pids = (intake.proc.pid, eligibility.proc.pid, calculation.proc.pid)
                 with PeakRss(*pids, every_s=0.05) as rss:

@@ -127,6 +127,10 @@ def answer_digest(raw: Any) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
+class Digest(str):
+    """A value's answer_digest, given in place of the value by a writer that keeps it (recorded as it is)."""
+
+
 class ChainReport(BaseModel):
     """The outcome of checking an audit chain."""
 
@@ -169,7 +173,7 @@ def _recorded(cls: type) -> Any:
         if key in mask:
             return "***"
         if key in digest and raw is not None:
-            return answer_digest(raw)
+            return raw if isinstance(raw, Digest) else answer_digest(raw)
         return _jsonable(raw)
     return value
 
@@ -204,7 +208,8 @@ def _differences(cls: type, changes: list[tuple[str, Any, Any]]) -> tuple[dict[s
 def update_entry(cls: type, resource_id: str, old: dict[str, Any], new: dict[str, Any], occurred_at: datetime
                  ) -> dict[str, Any]:
     """The entry the flush hook records when a `cls` row's columns go from `old` to `new` (for append_events, by
-    writers that update rows without the ORM); its `after` is empty when nothing changed."""
+    writers that update rows without the ORM); its `after` is empty when nothing changed. A column the trail records
+    by its digest may be given as its Digest on both sides: compared and recorded as that."""
     actor, role = current_actor()
     before, after = _differences(cls, [(key, old[key], value) for key, value in new.items()])
     return {"actor": actor, "role": role, "resource_type": cls.__tablename__, "resource_id": resource_id,

@@ -3,9 +3,7 @@ revision undoes and redoes cleanly (each process's tables live on a metadata of 
 from __future__ import annotations
 
 import importlib
-import uuid
 
-import psycopg
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -15,26 +13,10 @@ from sqlalchemy import inspect
 
 from common.db import make_engine
 
-from .conftest import BACKENDS
-from .system import PG_ADMIN_DSN
 
 PROCESSES = {"gateway": "GatewayTable", "services.intake": "IntakeTable",
              "services.eligibility": "EligibilityTable", "services.calculation": "CalculationTable",
              "services.disbursement": "DisbursementTable"}
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_database(request, tmp_path):
-    """The URL of a new, empty database on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'schema.db'}"
-        return
-    name = f"fft_schema_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.parametrize("package", sorted(PROCESSES))

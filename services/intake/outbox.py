@@ -14,7 +14,7 @@ from pydantic_core import from_json
 from sqlalchemy import Text, bindparam, cast, select, update
 from sqlmodel import Session
 
-from common.audit import append_events, update_entry
+from common.audit import Digest, answer_digest, append_events, update_entry
 from common.clock import Clock
 from common.problems import Problem
 from common.webhooks import publish_many
@@ -34,11 +34,14 @@ DOSSIER_ROWS = select(_applications.c.id, _applications.c.edition, _applications
                       _applications.c.submitted_at, _applicants.c.uscc, _applicants.c.name, _applicants.c.district_code,
                       cast(_applications.c.content, Text).label("content")).join_from(
     _applications, _applicants, _applications.c.applicant_id == _applicants.c.id)
-# what storing an answer changes and reports: the evaluation's columns and the fields of its event
+# what storing an answer changes and reports: the evaluation's columns and the fields of its event, the answers it
+# replaces (ANSWERS) by the digests kept with them, not read and serialised again
+ANSWERS = ("evaluation", "computation")
 APPLICATION_STATE = (_applications.c.id, _applications.c.applicant_id, _applications.c.edition,
                      _applications.c.project_type, _applications.c.status, _applications.c.version,
-                     _applications.c.evaluation, _applications.c.computation, _applications.c.evaluation_status,
-                     _applications.c.evaluation_attempts, _applications.c.evaluation_error)
+                     _applications.c.evaluation_digest, _applications.c.computation_digest,
+                     _applications.c.evaluation_status, _applications.c.evaluation_attempts,
+                     _applications.c.evaluation_error)
 # run with a list of rows: the columns set are the keys of the rows besides the id
 APPLICATION_UPDATE = update(_applications).where(_applications.c.id == bindparam("a_id"))
 MESSAGE_UPDATE = update(_messages).where(_messages.c.id == bindparam("m_id"))
@@ -160,10 +163,15 @@ class OutboxWorker(PollingWorker):
                 if error is None:
                     answered.append({"m_id": message_id, "status": "done" if in_play else message.status,
                                      "attempts": attempts})
-                    change = {"evaluation": evaluation, "computation": computation, "evaluation_status": "done",
-                              "evaluation_attempts": attempts, "evaluation_error": None}
+                    change = {"evaluation_status": "done", "evaluation_attempts": attempts, "evaluation_error": None}
                     if in_play:
-                        done.append({**change, "a_id": application.id})
+                        # each answer is digested once: the digest is kept with it and recorded by the trail
+                        digests = {"evaluation": Digest(answer_digest(evaluation)),
+                                   "computation": Digest(answer_digest(computation))}
+                        done.append({**change, "evaluation": evaluation, "computation": computation,
+                                     "evaluation_digest": digests["evaluation"],
+                                     "computation_digest": digests["computation"], "a_id": application.id})
+                        change.update(digests)
                         events.append(("evaluation.ready", "application", application.id, {
                             **event_summary(application), "outcome": evaluation.get("outcome"),
                             "amount": computation.get("amount")}))
@@ -176,9 +184,8 @@ class OutboxWorker(PollingWorker):
                     if in_play:
                         failed.append({**change, "a_id": application.id})
                 if in_play:
-                    audits.append(update_entry(Application, application.id,
-                                               {column: getattr(application, column) for column in change}, change,
-                                               now))
+                    audits.append(update_entry(Application, application.id, {
+                        column: _held(application, column) for column in change}, change, now))
             # each list holds rows changed alike: one UPDATE run for all of them (its SET names their keys)
             for statement, changes in ((MESSAGE_UPDATE, answered), (MESSAGE_UPDATE, retried),
                                        (APPLICATION_UPDATE, done), (APPLICATION_UPDATE, failed)):
@@ -193,6 +200,14 @@ class OutboxWorker(PollingWorker):
     def backoff_s(self, attempts: int) -> float:
         """Seconds before the next attempt: doubling from one second up to the ceiling, with a little jitter."""
         return min(self.max_backoff_s, 2 ** min(attempts - 1, 16)) * random.uniform(0.8, 1.0)
+
+
+def _held(application, column: str):
+    """What the application holds in a column as the trail compares it: an answer by its kept digest."""
+    if column not in ANSWERS:
+        return getattr(application, column)
+    digest = getattr(application, f"{column}_digest")
+    return None if digest is None else Digest(digest)
 
 
 def _answer(evaluation: dict, computation: dict) -> tuple[dict | None, dict | None, str | None]:
