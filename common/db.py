@@ -121,7 +121,27 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         **JSON_CODEC,
     )
     ping_when_idle(engine)
+    compress_with_lz4(engine)
     return engine
+
+
+# a no-op on a server without lz4 (built without it, or before PostgreSQL 14): no row of pg_settings matches
+LZ4_WHERE_BUILT = ("SELECT set_config('default_toast_compression', 'lz4', false) FROM pg_settings "
+                   "WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)")
+
+
+def compress_with_lz4(engine: Engine) -> None:
+    """Each connection compresses the large values it writes with lz4 rather than pglz, where the server has it.
+
+    Kilobyte-sized JSON (an application's answers, an evaluation's checks, a computation's trace) is compressed as it
+    is written: 10,000 applications' answers updated cost PostgreSQL 1.2 s of CPU with pglz and 0.63 s with lz4,
+    about a fifth of its share of an edition's re-evaluation. Values already stored stay as they are, readable both
+    ways."""
+    @event.listens_for(engine, "connect")
+    def _lz4(dbapi_conn, _record) -> None:
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute(LZ4_WHERE_BUILT)
+        dbapi_conn.commit()  # a session setting made in a transaction rolled back would be undone
 
 
 PING_AFTER_IDLE_S = 1.0
