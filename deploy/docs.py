@@ -107,7 +107,9 @@ of disbursement (one set of payments whichever replica is asked, each event deli
   (prod: 3–12 and 3–8 replicas). Uploads are streamed, so a process's memory does not grow with file size.
 - The rate limit is per gateway replica: the effective limit of a token is replicas × `GATEWAY_RATE_LIMIT_PER_S`.
 - Database connections: each process holds up to 2 × `*_DB_POOL_SIZE` (the pool and as much overflow); keep
-  the sum over all replicas below the server's `max_connections`.
+  the sum over all replicas below the server's `max_connections`. Each connection compresses the large values it
+  writes (answers, traces) with lz4 where the server is built with it (PostgreSQL 14 or later, as Debian's and the
+  official images are), pglz otherwise; nothing to configure, and values stored either way read the same.
 - Inside a container, `WORKERS` runs several uvicorn workers, each on its own listening socket; on Kubernetes
   prefer more pods of one worker.
 """

@@ -161,19 +161,24 @@ def plan_rows(session: Session, edition: str) -> list[tuple]:
             for row in connection.execute(_plan_query(), {"edition": edition})]
 
 
-def _plan_query(amounts_as_text: bool = False):
-    """The query of plan_rows, with the amounts cast to text when asked."""
+def _plan_query(postgresql: bool = False):
+    """The query of plan_rows; on PostgreSQL with the amounts cast to text and the ids ordered byte by byte.
+
+    The order is the projects' creation, then their ids compared as bytes, which is how SQLite compares them: the
+    database's collation (C.UTF-8 here, en_US elsewhere) made PostgreSQL compare 100,000 ids with strcoll, in a sort
+    spilled to disk (~0.3 s of the query's 0.4 s); bytewise it is a plain memory comparison, and the same order on
+    every server (scaling gives a tie's fen to the earlier project, N4.3)."""
     amounts = [getattr(Project, c) for c in PLAN_COLUMNS[-2:]]
     return (select(*(getattr(Project, c) for c in PLAN_COLUMNS[:-2]),
-                   *(cast(a, Text) for a in amounts) if amounts_as_text else amounts)
+                   *(cast(a, Text) for a in amounts) if postgresql else amounts)
             .where(Project.edition == bindparam("edition"), ~finalised(Project.id))
-            .order_by(Project.created_at, Project.id))
+            .order_by(Project.created_at, Project.id.collate("C") if postgresql else Project.id))
 
 
 @functools.lru_cache(maxsize=2)
 def _compiled(dialect) -> str:
     # PostgreSQL's numeric(18, 2) as text is always two places
-    return str(_plan_query(amounts_as_text=True).compile(dialect=dialect))
+    return str(_plan_query(postgresql=True).compile(dialect=dialect))
 
 
 def insert_lines(session: Session, plan_id: str, lines: list[tuple[str, ...]]) -> None:
