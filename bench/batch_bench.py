@@ -35,7 +35,8 @@ SUBMITTED = datetime(2025, 12, 10, 2, 0, tzinfo=timezone.utc)
 def submission_answers(eligibility: Server, calculation: Server, secret: str) -> tuple[str, str, str, str]:
     """What eligibility and calculation answer a dossier like the seeded ones, as intake stores it (evaluation,
     computation, their digests): each application holds them, as after its submission's evaluation."""
-    from common.audit import answer_digest
+    from common.audit import text_digest
+    from common.db import json_text
     from services.intake.service import dossier_head
 
     forms = content(random.Random(0))
@@ -49,8 +50,8 @@ def submission_answers(eligibility: Server, calculation: Server, secret: str) ->
     for server, path in ((eligibility, "/evaluations"), (calculation, "/computations")):
         answer = httpx.post(f"{server.url}{path}", json=dossier, headers=headers, timeout=30)
         assert answer.status_code == 200, answer.text
-        answers.append(answer.json())
-    return (*(json.dumps(a, ensure_ascii=False) for a in answers), *(answer_digest(a) for a in answers))
+        answers.append(json_text(answer.json()))
+    return (*answers, *(text_digest(text) for text in answers))
 
 
 def seed(dsn: str, first: int, count: int, answers: tuple[str, str, str, str]) -> None:

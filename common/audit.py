@@ -128,7 +128,12 @@ def answer_digest(raw: Any) -> str:
 
 
 class Digest(str):
-    """A value's answer_digest, given in place of the value by a writer that keeps it (recorded as it is)."""
+    """A value's digest, given in place of the value by a writer that keeps it (recorded as it is)."""
+
+
+def text_digest(text: str) -> Digest:
+    """How the trail records a value kept as JSON text by its writer: `sha256:` of that text, as stored."""
+    return Digest("sha256:" + hashlib.sha256(text.encode()).hexdigest())
 
 
 class ChainReport(BaseModel):

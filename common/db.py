@@ -85,9 +85,15 @@ def is_sqlite(url_or_engine) -> bool:
     return url.startswith("sqlite")
 
 
+class JsonText(str):
+    """A value's JSON text, serialised by its writer (who needs the text itself): a JSON column stores it as it is."""
+
+
 def json_text(value) -> str:
     """JSON columns written by pydantic-core's serializer: 2–3 times as fast as json.dumps on a kilobyte-sized answer
     (an evaluation's checks, a computation's trace), which the batches of an edition re-evaluated write by thousands."""
+    if isinstance(value, JsonText):
+        return value
     return to_json(value).decode()
 
 

@@ -67,8 +67,8 @@ class Application(IntakeTable, table=True):
     evaluation_error: str | None = Field(default=None, max_length=500)
     evaluation: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     computation: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    # their answer_digest, kept with them by the outbox that writes them (migration 0008): the trail's record of what
-    # an answer replaced, without reading and serialising it again; NULL on answers stored before
+    # their digest (common.audit.text_digest of the JSON as stored), kept with them by the outbox, their only writer
+    # (migration 0008): the trail's record of what an answer replaced, without reading and serialising it again
     evaluation_digest: str | None = Field(default=None, max_length=71)
     computation_digest: str | None = Field(default=None, max_length=71)
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))

@@ -14,8 +14,9 @@ from pydantic_core import from_json
 from sqlalchemy import Text, bindparam, cast, select, update
 from sqlmodel import Session
 
-from common.audit import Digest, answer_digest, append_events, update_entry
+from common.audit import Digest, append_events, text_digest, update_entry
 from common.clock import Clock
+from common.db import JsonText, json_text
 from common.problems import Problem
 from common.webhooks import publish_many
 from common.worker import PollingWorker
@@ -35,7 +36,7 @@ DOSSIER_ROWS = select(_applications.c.id, _applications.c.edition, _applications
                       cast(_applications.c.content, Text).label("content")).join_from(
     _applications, _applicants, _applications.c.applicant_id == _applicants.c.id)
 # what storing an answer changes and reports: the evaluation's columns and the fields of its event, the answers it
-# replaces (ANSWERS) by the digests kept with them, not read and serialised again
+# replaces (ANSWERS) by the digests kept with them (of their JSON as stored), not read and serialised again
 ANSWERS = ("evaluation", "computation")
 APPLICATION_STATE = (_applications.c.id, _applications.c.applicant_id, _applications.c.edition,
                      _applications.c.project_type, _applications.c.status, _applications.c.version,
@@ -165,11 +166,12 @@ class OutboxWorker(PollingWorker):
                                      "attempts": attempts})
                     change = {"evaluation_status": "done", "evaluation_attempts": attempts, "evaluation_error": None}
                     if in_play:
-                        # each answer is digested once: the digest is kept with it and recorded by the trail
-                        digests = {"evaluation": Digest(answer_digest(evaluation)),
-                                   "computation": Digest(answer_digest(computation))}
-                        done.append({**change, "evaluation": evaluation, "computation": computation,
-                                     "evaluation_digest": digests["evaluation"],
+                        # each answer serialised once: stored as that text, and digested from it; the digest is kept
+                        # with it and recorded by the trail
+                        texts = {"evaluation": JsonText(json_text(evaluation)),
+                                 "computation": JsonText(json_text(computation))}
+                        digests = {answer: text_digest(text) for answer, text in texts.items()}
+                        done.append({**change, **texts, "evaluation_digest": digests["evaluation"],
                                      "computation_digest": digests["computation"], "a_id": application.id})
                         change.update(digests)
                         events.append(("evaluation.ready", "application", application.id, {

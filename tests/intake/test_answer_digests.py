@@ -1,5 +1,6 @@
-"""Migration 0008 digests the answers stored before it, as the audit trail records them, so that the outbox can name
-what an answer replaces by the digest kept beside it (tests/intake/test_reevaluations.py shows the trail)."""
+"""Migration 0008 digests the answers stored before it as the outbox digests those it stores (their JSON as stored), so
+that the audit trail can name what an answer replaces by the digest kept beside it (tests/intake/test_reevaluations.py
+shows the trail)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -8,8 +9,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from common.audit import answer_digest
-from common.db import make_engine
+from common.audit import text_digest
+from common.db import json_text, make_engine
 from services.intake import db
 
 EVALUATION = {"id": "ev-1", "outcome": "eligible", "checks": [{"clause": "N3.2", "outcome": "pass", "名称": "失信"}]}
@@ -46,7 +47,7 @@ def test_answers_stored_before_keep_their_digest(empty_database):
             command.upgrade(config, "0008")
             digests = {r.id: (r.evaluation_digest, r.computation_digest) for r in connection.execute(sa.text(
                 "SELECT id, evaluation_digest, computation_digest FROM application"))}
-        assert digests == {"answered": (answer_digest(EVALUATION), answer_digest(COMPUTATION)),
+        assert digests == {"answered": (text_digest(json_text(EVALUATION)), text_digest(json_text(COMPUTATION))),
                            "json-null": (None, None), "sql-null": (None, None)}
     finally:
         engine.dispose()

@@ -5,7 +5,8 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from common.audit import answer_digest
+from common.audit import text_digest
+from common.db import json_text
 
 from ..test_slice import submitted_platform_application, wait_for
 
@@ -69,8 +70,8 @@ def test_the_outbox_delivers_after_eligibility_comes_back(system):
     stored = events[-1]
     assert stored["after"]["evaluation_status"] == "done" and stored["after"]["evaluation_error"] is None
     assert stored["before"]["evaluation"] is None
-    assert stored["after"]["evaluation"] == answer_digest(done["evaluation"])
-    assert stored["after"]["computation"] == answer_digest(done["computation"])
+    assert stored["after"]["evaluation"] == text_digest(json_text(done["evaluation"]))
+    assert stored["after"]["computation"] == text_digest(json_text(done["computation"]))
     assert city.get("/api/v1/intake/audit-events/verify").json()["valid"] is True
 
 

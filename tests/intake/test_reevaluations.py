@@ -2,7 +2,8 @@
 its progress visible; what the correction changes shows in the application's evaluation (N3.2)."""
 from __future__ import annotations
 
-from common.audit import answer_digest
+from common.audit import text_digest
+from common.db import json_text
 
 from ..test_slice import submitted_platform_application, wait_for
 
@@ -34,15 +35,17 @@ def test_an_edition_is_evaluated_again_and_a_correction_shows(system):
     assert again["evaluation_status"] == "done" and again["evaluation"]["outcome"] == "ineligible"
     assert any(c["clause"] == "N3.2" and c["outcome"] == "fail" for c in again["evaluation"]["checks"])
     assert again["evaluation"]["id"] != first["evaluation"]["id"]
-    # the trail names the answers replaced and their replacements by their digests (kept with them: migration 0008)
+    # the trail names the answers replaced and their replacements by the digests of their JSON as stored, kept with
+    # them (migration 0008)
     trail = city.get(f"{I}/audit-events", params={"resource_type": "application", "resource_id": application["id"],
                                                    "limit": 100}).json()["items"]
     stored = [e for e in trail if e["actor"] == "system" and "evaluation" in e["after"]]
+    old, new = ({answer: text_digest(json_text(answers[answer])) for answer in ("evaluation", "computation")}
+                for answers in (first, again))
     assert [(e["before"]["evaluation"], e["after"]["evaluation"]) for e in stored] == [
-        (None, answer_digest(first["evaluation"])), (answer_digest(first["evaluation"]),
-                                                     answer_digest(again["evaluation"]))]
-    assert stored[-1]["before"]["computation"] == answer_digest(first["computation"])
-    assert stored[-1]["after"]["computation"] == answer_digest(again["computation"])
+        (None, old["evaluation"]), (old["evaluation"], new["evaluation"])]
+    assert (stored[-1]["before"]["computation"], stored[-1]["after"]["computation"]) == (old["computation"],
+                                                                                          new["computation"])
     assert city.get(f"{I}/audit-events/verify").json()["valid"] is True
     for other in others:  # the others are unchanged, and evaluated again too
         seen = city.get(f"{I}/applications/{other['id']}").json()
