@@ -17,6 +17,9 @@ def main() -> None:
     for name in chosen:
         for line in SECTIONS[name]():
             print(line, flush=True)
+    if "machine" in chosen and len(chosen) > 1:
+        for line in machine_bench.run(again=True):
+            print(line, flush=True)
 
 
 if __name__ == "__main__":
