@@ -222,11 +222,17 @@ def check_database(engine: Engine) -> None:
         conn.execute(text("SELECT 1"))
 
 
-def upgrade_database(engine: Engine, script_location: str, version_table: str) -> None:
-    """Apply the service's Alembic migrations up to head; on PostgreSQL, one replica at a time."""
+def migrations_config(script_location: str, version_table: str) -> Config:
+    """The Alembic configuration of a service's migrations (their folder and their own version table)."""
     cfg = Config()
     cfg.set_main_option("script_location", script_location)
     cfg.attributes["version_table"] = version_table
+    return cfg
+
+
+def upgrade_database(engine: Engine, script_location: str, version_table: str) -> None:
+    """Apply the service's Alembic migrations up to head; on PostgreSQL, one replica at a time."""
+    cfg = migrations_config(script_location, version_table)
     with _sqlite_file_lock(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # several replicas may start together: the advisory lock serialises their upgrades

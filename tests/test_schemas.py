@@ -7,11 +7,10 @@ import importlib
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from common.db import make_engine
+from common.db import make_engine, migrations_config
 
 
 PROCESSES = {"gateway": "GatewayTable", "services.intake": "IntakeTable",
@@ -24,9 +23,7 @@ def test_migrations_build_the_schema_the_models_declare(package, empty_database)
     db = importlib.import_module(f"{package}.db")
     metadata = getattr(importlib.import_module(f"{package}.models"), PROCESSES[package]).metadata
     engine = make_engine(empty_database)
-    config = Config()
-    config.set_main_option("script_location", str(db.MIGRATIONS_DIR))
-    config.attributes["version_table"] = db.VERSION_TABLE
+    config = migrations_config(str(db.MIGRATIONS_DIR), db.VERSION_TABLE)
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection

@@ -168,11 +168,12 @@ class OutboxWorker(PollingWorker):
                     if in_play:
                         # each answer serialised once: stored as that text, and digested from it; the digest is kept
                         # with it and recorded by the trail
-                        texts = {"evaluation": JsonText(json_text(evaluation)),
-                                 "computation": JsonText(json_text(computation))}
+                        texts = {answer: JsonText(json_text(value))
+                                 for answer, value in zip(ANSWERS, (evaluation, computation))}
                         digests = {answer: text_digest(text) for answer, text in texts.items()}
-                        done.append({**change, **texts, "evaluation_digest": digests["evaluation"],
-                                     "computation_digest": digests["computation"], "a_id": application.id})
+                        done.append({**change, **texts, **{f"{answer}_digest": digest
+                                                           for answer, digest in digests.items()},
+                                     "a_id": application.id})
                         change.update(digests)
                         events.append(("evaluation.ready", "application", application.id, {
                             **event_summary(application), "outcome": evaluation.get("outcome"),

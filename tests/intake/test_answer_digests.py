@@ -7,10 +7,9 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from alembic import command
-from alembic.config import Config
 
 from common.audit import text_digest
-from common.db import json_text, make_engine
+from common.db import json_text, make_engine, migrations_config
 from services.intake import db
 
 EVALUATION = {"id": "ev-1", "outcome": "eligible", "checks": [{"clause": "N3.2", "outcome": "pass", "名称": "失信"}]}
@@ -19,9 +18,7 @@ COMPUTATION = {"id": "co-1", "amount": "100000.00", "trace": [{"step": "cap", "r
 
 def test_answers_stored_before_keep_their_digest(empty_database):
     engine = make_engine(empty_database)
-    config = Config()
-    config.set_main_option("script_location", str(db.MIGRATIONS_DIR))
-    config.attributes["version_table"] = db.VERSION_TABLE
+    config = migrations_config(str(db.MIGRATIONS_DIR), db.VERSION_TABLE)
     now = datetime(2025, 12, 10, 2, 0, tzinfo=timezone.utc)
     try:
         with engine.begin() as connection:
