@@ -5,13 +5,14 @@ import asyncio
 import json
 import logging
 import random
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from fastapi.concurrency import run_in_threadpool
 from pydantic_core import from_json
-from sqlalchemy import Text, bindparam, cast, select, update
+from sqlalchemy import Text, bindparam, case, cast, select, update
 from sqlmodel import Session
 
 from common.audit import Digest, append_events, text_digest, update_entry
@@ -23,6 +24,7 @@ from common.worker import PollingWorker
 
 from .clients import CallFailed, PolicyClients
 from .models import WEBHOOKS, Applicant, Application, AuditEvent, AuditHead, OutboxMessage
+from .reevaluations import count_progress
 from .service import dossier_head, event_summary, lock_for_writing
 
 log = logging.getLogger("fundflow.intake.outbox")
@@ -149,11 +151,13 @@ class OutboxWorker(PollingWorker):
         messages, applications = _messages, _applications
         with self._session() as session:
             state = {m.id: m for m in session.execute(select(
-                messages.c.id, messages.c.application_id, messages.c.status, messages.c.attempts)
+                messages.c.id, messages.c.application_id, messages.c.reevaluation_id, messages.c.status,
+                messages.c.attempts)
                 .where(messages.c.id.in_(message_ids)))}
             current = {a.id: a for a in session.execute(select(*APPLICATION_STATE).where(
                 applications.c.id.in_({m.application_id for m in state.values()})))}
             answered, retried, done, failed, audits, events, failures = [], [], [], [], [], [], []
+            progressed = Counter()  # re-evaluation id: its messages answered now
             now = self.clock.now()
             for message_id, (evaluation, computation, error) in zip(message_ids, answers):
                 message = state[message_id]
@@ -162,8 +166,7 @@ class OutboxWorker(PollingWorker):
                 # not pending: replaced by a resubmission meanwhile, its answers are stale
                 in_play = message.status == "pending"
                 if error is None:
-                    answered.append({"m_id": message_id, "status": "done" if in_play else message.status,
-                                     "attempts": attempts})
+                    answered.append(message_id)
                     change = {"evaluation_status": "done", "evaluation_attempts": attempts, "evaluation_error": None}
                     if in_play:
                         # each answer serialised once: stored as that text, and digested from it; the digest is kept
@@ -174,6 +177,8 @@ class OutboxWorker(PollingWorker):
                         done.append({**change, **texts, **{f"{answer}_digest": digest
                                                            for answer, digest in digests.items()},
                                      "a_id": application.id})
+                        if message.reevaluation_id is not None:
+                            progressed[message.reevaluation_id] += 1
                         change.update(digests)
                         events.append(("evaluation.ready", "application", application.id, {
                             **event_summary(application), "outcome": evaluation.get("outcome"),
@@ -189,11 +194,16 @@ class OutboxWorker(PollingWorker):
                 if in_play:
                     audits.append(update_entry(Application, application.id, {
                         column: _held(application, column) for column in change}, change, now))
+            if answered:  # one statement: a pending message is done, a superseded one stays so
+                session.execute(update(messages).where(messages.c.id.in_(answered)).values(
+                    status=case((messages.c.status == "pending", "done"), else_=messages.c.status),
+                    attempts=messages.c.attempts + 1))
             # each list holds rows changed alike: one UPDATE run for all of them (its SET names their keys)
-            for statement, changes in ((MESSAGE_UPDATE, answered), (MESSAGE_UPDATE, retried),
-                                       (APPLICATION_UPDATE, done), (APPLICATION_UPDATE, failed)):
+            for statement, changes in ((MESSAGE_UPDATE, retried), (APPLICATION_UPDATE, done),
+                                       (APPLICATION_UPDATE, failed)):
                 if changes:
                     session.execute(statement, changes)
+            count_progress(session, "done", progressed)
             append_events(session, AuditEvent, AuditHead, [entry for entry in audits if entry["after"]])
             publish_many(session, WEBHOOKS, events, _utcnow())
             session.commit()

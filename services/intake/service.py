@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 
 import yaml
-from sqlalchemy import Select, update
+from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
@@ -20,6 +20,7 @@ from common.webhooks import publish
 from .forms import ApplicationContent, ApplicationContentRead
 from .models import (WEBHOOKS, Applicant, Application, ApplicationVersion, AuditHead, Document, OutboxMessage,
                      ReviewRecord)
+from .reevaluations import supersede_pending
 from .schemas import ApplicantCreate, ApplicantRead, ApplicationCreate, ApplicationRead
 
 # G1.3.1, G1.3.2, G3.2: one such project per unit and edition
@@ -281,9 +282,7 @@ def submit(session: Session, application_id: str, principal: Principal, clock: C
     application.updated_at = now
     session.add(application)
     # a resubmission replaces what an earlier submission still had queued: only the latest content is evaluated
-    session.execute(update(OutboxMessage)
-                    .where(OutboxMessage.application_id == application.id, OutboxMessage.status == "pending")
-                    .values(status="superseded").execution_options(synchronize_session=False))
+    supersede_pending(session, OutboxMessage.application_id == application.id)
     # the outbox row commits with the submission: the evaluation cannot be lost, whoever is down
     # its timing is operational (due at once by the real clock), whatever instant the programme's clock is fixed to
     queued = datetime.now(timezone.utc)

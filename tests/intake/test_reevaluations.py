@@ -88,3 +88,44 @@ def test_the_batch_operations_answer_each_item_alone(system):
         assert too_many.status_code == 422
         unit = system.client_for("applicant", unit_uscc=dossier["applicant"]["uscc"])
         assert unit.post(path, json={"items": [precheck]}).status_code == 403
+
+
+def test_a_re_evaluations_progress_counts_every_way_a_message_ends(system):
+    """done, retrying and superseded as the outbox, a resubmission and a later re-evaluation move its messages
+    (kept on the re-evaluation's row by the transactions that move them, migration 0009)."""
+    client, _, application = submitted_platform_application(system, district="210212")
+    url = f"{I}/applications/{application['id']}"
+    wait_for(lambda: client.get(url).json(), lambda a: a["evaluation_status"] == "done")
+    city = system.client_for("city_officer")
+    eligibility = system.processes["eligibility"]
+    eligibility.kill()
+    try:
+        first = city.post(f"{I}/editions/2024/re-evaluations", json={"reason": "参数更正 1"})
+        assert first.status_code == 202, first.text
+        progress = first.json()
+        assert (progress["done"], progress["superseded"], progress["status"]) == (0, 0, "running")
+        total = progress["total"]
+        # eligibility away: every message tried once and waiting for the next attempt
+        waiting = wait_for(lambda: city.get(first.headers["location"]).json(), lambda r: r["retrying"] == total)
+        assert (waiting["done"], waiting["superseded"], waiting["status"]) == (0, 0, "running")
+        # returned and resubmitted meanwhile: its new submission's evaluation replaces the re-evaluation's
+        officer = system.client_for("district_officer", district_code="210212")
+        assert client.get(url).json()["status"] == "submitted"
+        assert officer.post(f"{url}/review", json={"decision": "return", "reason": "补充材料"}).status_code == 200
+        assert client.post(f"{url}/submit").status_code == 200
+        resubmitted = city.get(first.headers["location"]).json()
+        assert (resubmitted["superseded"], resubmitted["retrying"], resubmitted["done"]) == (1, total - 1, 0)
+        # asked again before it ended: the later request replaces what the first still had queued
+        second = city.post(f"{I}/editions/2024/re-evaluations", json={"reason": "参数更正 2"})
+        assert second.status_code == 202, second.text
+        replaced = city.get(first.headers["location"]).json()
+        assert (replaced["done"], replaced["superseded"], replaced["retrying"], replaced["status"]) == (
+            0, total, 0, "finished")
+    finally:
+        eligibility.start()
+    finished = wait_for(lambda: city.get(second.headers["location"]).json(), lambda r: r["status"] == "finished",
+                        timeout=60)
+    assert (finished["done"], finished["superseded"], finished["retrying"]) == (finished["total"], 0, 0)
+    assert client.get(url).json()["evaluation_status"] == "done"
+    listed = {r["id"]: r for r in city.get(f"{I}/re-evaluations").json()["items"]}
+    assert listed[progress["id"]]["superseded"] == total and listed[second.json()["id"]]["done"] == finished["total"]
