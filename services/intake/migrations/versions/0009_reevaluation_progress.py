@@ -30,7 +30,8 @@ def upgrade() -> None:
                     sqlite_where=sa.text(RETRYING), postgresql_where=sa.text(RETRYING))
     reevaluations = sa.table("reevaluation", sa.column("id", sa.String(36)),
                              *(sa.column(count, sa.Integer()) for count in COUNTS))
-    messages = sa.table("outboxmessage", sa.column("reevaluation_id", sa.String(36)), sa.column("status", sa.String(12)))
+    messages = sa.table("outboxmessage", sa.column("reevaluation_id", sa.String(36)),
+                        sa.column("status", sa.String(12)))
     op.get_bind().execute(sa.update(reevaluations).values({
         count: sa.select(sa.func.count()).where(messages.c.reevaluation_id == reevaluations.c.id,
                                                 messages.c.status == count).scalar_subquery()
