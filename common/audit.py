@@ -80,7 +80,8 @@ def _jsonable(value: Any) -> Any:
 
 def event_hash(prev_hash: str, content: dict[str, Any]) -> str:
     """SHA-256 of the previous hash and a canonical JSON of the event's content."""
-    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    # a value JSON has no type for is hashed as its text, as the JSON column stores it and gives it back to verify
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
 
 
@@ -290,7 +291,7 @@ def append_events(session: Session, event_cls: type[AuditEventBase], head_cls: t
         seq += 1
         row = {**fields, "seq": seq, "request_id": request_id, "prev_hash": prev,
                "before": _jsonable(fields["before"]), "after": _jsonable(fields["after"])}
-        row["hash"] = prev = event_hash(prev, json.loads(json.dumps(_content_of(row), default=str)))
+        row["hash"] = prev = event_hash(prev, _content_of(row))
         rows.append(row)
     session.execute(insert(event_cls.__table__), rows)
     session.execute(update(head).where(head.c.id == 1).values(last_hash=prev))

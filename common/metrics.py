@@ -1,12 +1,14 @@
 """Prometheus metrics of a process: requests by route and status, their latency, and gauges a service adds."""
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, GCCollector, Histogram,
+                               ProcessCollector, generate_latest)
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -23,6 +25,12 @@ class Metrics:
         self.service = service
         self._refreshers: list[Callable[[], None]] = []
         self._children: dict[tuple[str, str, int], tuple] = {}  # as bounded as the routes and statuses
+        # the process's CPU, memory and garbage collections, and when the collector runs (common.app's thresholds)
+        ProcessCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        self.gauge("fundflow_python_gc_threshold", "New objects (generation 0) or collections of the younger "
+                   "generation (1, 2) after which the collector runs a generation", ["generation"],
+                   lambda: {(str(generation),): value for generation, value in enumerate(gc.get_threshold())})
 
     def gauge(self, name: str, help_text: str, labels: list[str], read: Callable[[], dict[tuple, float]]) -> None:
         """A gauge read when Prometheus scrapes (outbox depth, payments by status …)."""

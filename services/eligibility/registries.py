@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import uuid
 from datetime import date
 from types import SimpleNamespace
@@ -48,7 +47,7 @@ def years_after(day: date, years: int) -> date:
 
 def invoice_key(number: str) -> str:
     """What two claims of one invoice have in common: the number without spaces, in upper case."""
-    return re.sub(r"\s+", "", number).upper()[:40]
+    return "".join(number.split()).upper()[:40]  # str.split's whitespace is the regular expressions' \s
 
 
 def invoice_keys_of(dossier: Dossier) -> list[str]:

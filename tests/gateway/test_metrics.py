@@ -27,6 +27,16 @@ def test_every_process_exposes_metrics_inside_and_none_to_the_public(api, system
     assert 'route="/api/v1/intake"' in gateway and "fundflow_http_request_seconds_bucket" in gateway
 
 
+def test_every_process_shows_its_cpu_memory_and_garbage_collector(system):
+    from common.app import YOUNG_GENERATION_THRESHOLD
+
+    for text in [scrape(system, service) for service in SERVICES] + [httpx.get(f"{system.gateway_url}/metrics").text]:
+        assert _sample(text, "process_cpu_seconds_total") > 0 and _sample(text, "process_resident_memory_bytes") > 0
+        assert "python_gc_collections_total" in text
+        # the young generation collected after 50,000 new objects, not Python's 700 (common.app)
+        assert _sample(text, "fundflow_python_gc_threshold", generation="0") == YOUNG_GENERATION_THRESHOLD
+
+
 def _sample(text: str, name: str, **labels: str) -> float:
     """The value of one sample of the exposition (0 when absent)."""
     from prometheus_client.parser import text_string_to_metric_families
