@@ -32,12 +32,31 @@ def test_migrations_build_the_schema_the_models_declare(package, empty_database)
                 "compare_type": True, "include_name": lambda name, kind, _: name != db.VERSION_TABLE})
             diff = [d for d in compare_metadata(context, metadata) if not _checked_by_statement(d, connection, metadata)]
             assert diff == [], f"{package}: migrations and models differ: {diff}"
+            assert _storage_parameters(connection, metadata) == _declared_storage(connection, metadata)
             command.downgrade(config, "base")  # every revision can be undone …
             assert set(inspect(connection).get_table_names()) <= {db.VERSION_TABLE}
             command.upgrade(config, "head")  # … and done again
             assert set(metadata.tables) <= set(inspect(connection).get_table_names())
     finally:
         engine.dispose()
+
+
+def _declared_storage(connection, metadata) -> dict[str, set[str]]:
+    """The PostgreSQL storage parameters each table declares (`postgresql_with`), as pg_class lists them."""
+    if connection.dialect.name != "postgresql":
+        return {}
+    declared = {name: {f"{key}={value}" for key, value in (table.dialect_options["postgresql"]["with"] or {}).items()}
+                for name, table in metadata.tables.items()}
+    return {name: options for name, options in declared.items() if options}
+
+
+def _storage_parameters(connection, metadata) -> dict[str, set[str]]:
+    """The storage parameters the migrations gave the tables (none on SQLite, which has none)."""
+    if connection.dialect.name != "postgresql":
+        return {}
+    rows = connection.exec_driver_sql("SELECT relname, reloptions FROM pg_class WHERE relkind = 'r' AND relname = "
+                                      "ANY(%(names)s) AND reloptions IS NOT NULL", {"names": list(metadata.tables)})
+    return {name: set(options) for name, options in rows}
 
 
 def _checked_by_statement(difference: tuple, connection, metadata) -> bool:
