@@ -16,6 +16,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
+from common.db import one_of
 from common.jobs import Line, read_csv_lines
 from common.pagination import Page, PageParams
 from common.parameters import Edition
@@ -504,19 +505,9 @@ def _batch_rows(match):
     )
 
 
-def _in_list(column, name):
-    """The column among a list parameter's values, as an expanding IN (SQLite)."""
-    return column.in_(bindparam(name, expanding=True))
-
-
-def _in_array(column, name):
-    """The column among an array parameter's values (PostgreSQL)."""
-    return column == any_(bindparam(name, type_=ARRAY(String)))
-
-
 # as for one dossier: arrays on PostgreSQL (one statement text, prepared once), expanding IN lists on SQLite
-BATCH_ROWS = _batch_rows(_in_list)
-BATCH_ROWS_PG = _batch_rows(_in_array)
+BATCH_ROWS = _batch_rows(functools.partial(one_of, postgresql=False))
+BATCH_ROWS_PG = _batch_rows(functools.partial(one_of, postgresql=True))
 # values per list in one SQLite statement: the USCCs appear four times, so a chunk stays far below SQLite's limit of
 # 32,766 variables; PostgreSQL takes each list as one parameter
 SQLITE_CHUNK = 1000
@@ -644,7 +635,7 @@ class BatchRegistry:
         if not self.recorded:
             return
         applications = list(self.recorded)
-        match = _in_array if connection.dialect.name == "postgresql" else _in_list
+        match = functools.partial(one_of, postgresql=connection.dialect.name == "postgresql")
         for table in (ClaimedInvoice, ClaimedProject):
             # at most 500 applications (a batch): within SQLite's variable limit
             connection.execute(delete(table.__table__).where(match(table.__table__.c.application_id, "ids")),

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from common.audit import Digest, append_events, text_digest, update_entry
 from common.clock import Clock
-from common.db import JsonText, json_text
+from common.db import JsonText, json_text, one_of
 from common.problems import Problem
 from common.webhooks import publish_many
 from common.worker import PollingWorker
@@ -117,24 +117,26 @@ class OutboxWorker(PollingWorker):
         messages = _messages
         # plain statements on a connection: the batch reads and writes columns, no ORM objects to build
         with self.engine.begin() as connection:
+            postgresql = connection.dialect.name == "postgresql"
             query = (select(messages.c.id, messages.c.application_id)
                      .where(messages.c.status == "pending", messages.c.next_attempt_at <= now)
                      .order_by(messages.c.created_at).limit(batch))
-            if connection.dialect.name == "postgresql":
+            if postgresql:
                 query = query.with_for_update(skip_locked=True)
             due = connection.execute(query).all()
             if not due:
                 return None
             # still due means nobody moved it first: one statement takes what is still ours to take
             moved = set(connection.execute(
-                update(messages).where(messages.c.id.in_([m.id for m in due]), messages.c.status == "pending",
+                update(messages).where(one_of(messages.c.id, "ids", postgresql), messages.c.status == "pending",
                                        messages.c.next_attempt_at <= now)
-                .values(next_attempt_at=lease).returning(messages.c.id)).scalars())
+                .values(next_attempt_at=lease).returning(messages.c.id), {"ids": [m.id for m in due]}).scalars())
             taken = [m for m in due if m.id in moved]
             if not taken:
                 return None
-            rows = {row.id: row for row in connection.execute(DOSSIER_ROWS.where(
-                _applications.c.id.in_({m.application_id for m in taken})))}
+            rows = {row.id: row for row in connection.execute(
+                DOSSIER_ROWS.where(one_of(_applications.c.id, "ids", postgresql)),
+                {"ids": list({m.application_id for m in taken})})}
         return [m.id for m in taken], dossiers_body([rows[m.application_id] for m in taken])
 
     @contextmanager
@@ -150,12 +152,13 @@ class OutboxWorker(PollingWorker):
         have recorded for each application's change are appended explicitly (common.audit.append_events)."""
         messages, applications = _messages, _applications
         with self._session() as session:
+            postgresql = session.get_bind().dialect.name == "postgresql"
             state = {m.id: m for m in session.execute(select(
                 messages.c.id, messages.c.application_id, messages.c.reevaluation_id, messages.c.status,
-                messages.c.attempts)
-                .where(messages.c.id.in_(message_ids)))}
-            current = {a.id: a for a in session.execute(select(*APPLICATION_STATE).where(
-                applications.c.id.in_({m.application_id for m in state.values()})))}
+                messages.c.attempts).where(one_of(messages.c.id, "ids", postgresql)), {"ids": message_ids})}
+            current = {a.id: a for a in session.execute(
+                select(*APPLICATION_STATE).where(one_of(applications.c.id, "ids", postgresql)),
+                {"ids": list({m.application_id for m in state.values()})})}
             answered, retried, done, failed, audits, events, failures = [], [], [], [], [], [], []
             progressed = Counter()  # re-evaluation id: its messages answered now
             now = self.clock.now()
@@ -195,9 +198,9 @@ class OutboxWorker(PollingWorker):
                     audits.append(update_entry(Application, application.id, {
                         column: _held(application, column) for column in change}, change, now))
             if answered:  # one statement: a pending message is done, a superseded one stays so
-                session.execute(update(messages).where(messages.c.id.in_(answered)).values(
+                session.execute(update(messages).where(one_of(messages.c.id, "ids", postgresql)).values(
                     status=case((messages.c.status == "pending", "done"), else_=messages.c.status),
-                    attempts=messages.c.attempts + 1))
+                    attempts=messages.c.attempts + 1), {"ids": answered})
             # each list holds rows changed alike: one UPDATE run for all of them (its SET names their keys)
             for statement, changes in ((MESSAGE_UPDATE, retried), (APPLICATION_UPDATE, done),
                                        (APPLICATION_UPDATE, failed)):
