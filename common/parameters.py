@@ -58,6 +58,9 @@ class InvalidParameterFile(ValueError):
     """An edition file that does not follow the format (the message names the parameter)."""
 
 
+MAX_CACHED_DATES = 4096  # per parameter: more than a programme's days of submissions
+
+
 @dataclass(frozen=True)
 class Parameter:
     """One parameter: its values over time, with the clause that sets it."""
@@ -68,14 +71,22 @@ class Parameter:
     unit: str
     values: tuple[tuple[date, Any], ...]  # (effective from, value), oldest first
     reference: str = ""
+    # the answer of `at` by date: a batch of dossiers asks each rule's parameters on the same few dates thousands of
+    # times (17 lookups a dossier); an edition's dates are bounded, the cache too
+    _by_date: dict = field(default_factory=dict, compare=False, repr=False)
 
     def at(self, on: date | None = None) -> tuple[date, Any]:
         """(effective date, value) in effect on `on`; the latest value when `on` is None."""
-        candidates = [(d, v) for d, v in self.values if on is None or d <= on]
-        if not candidates:
+        found = self._by_date.get(on)
+        if found is not None:
+            return found
+        found = next(((d, v) for d, v in reversed(self.values) if on is None or d <= on), None)
+        if found is None:
             raise UnknownParameter(f"{self.path} has no value in effect on {on} (the first takes effect on "
                                    f"{self.values[0][0]})")
-        return candidates[-1]
+        if len(self._by_date) < MAX_CACHED_DATES:
+            self._by_date[on] = found
+        return found
 
 
 def _decimal(path: str, unit: str, value: Any) -> Decimal:
