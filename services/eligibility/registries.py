@@ -10,7 +10,7 @@ from datetime import date
 from types import SimpleNamespace
 
 from pydantic import BaseModel
-from sqlalchemy import (ARRAY, Date, Integer, String, and_, any_, bindparam, cast, delete, func, insert,
+from sqlalchemy import (Date, Integer, String, and_, bindparam, cast, delete, func, insert,
                         literal_column, null, or_, union_all)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
@@ -320,10 +320,9 @@ def _unit_rows(invoice_keys_match):
     )
 
 
-# the dossier's invoice keys as one array parameter on PostgreSQL: the statement's text never changes, so it is
-# compiled once and prepared by the server (an expanding IN list was rendered again on every pre-check)
-UNIT_ROWS_PG = _unit_rows(ClaimedInvoice.invoice_key == any_(bindparam("invoice_keys", type_=ARRAY(String))))
-# and as one JSON array on SQLite, for the same reason
+# the dossier's invoice keys as one JSON array on SQLite: the statement's text never changes, so it is compiled once
+# (an expanding IN list was rendered again on every pre-check). PostgreSQL reads pre-checks with the batch statement
+# (BATCH_ROWS_PG, registry_readers.AsyncRegistryReader)
 UNIT_ROWS_SQLITE = _unit_rows(ClaimedInvoice.invoice_key.in_(
     select(literal_column("value")).select_from(func.json_each(bindparam("invoice_keys")))))
 
@@ -352,7 +351,7 @@ def _day(text_or_none: str | None) -> date | None:
 
 
 def unit_parameters(dossier: Dossier) -> dict:
-    """The parameters of the unit-rows statement (UNIT_ROWS_PG, UNIT_ROWS_SQLITE) for a dossier."""
+    """The parameters of the unit-rows statement (UNIT_ROWS_SQLITE) for a dossier."""
     return {"uscc": dossier.applicant.uscc, "edition": dossier.edition, "project_type": dossier.project_type,
             "invoice_keys": invoice_keys_of(dossier),
             "application_id": dossier.application_id or "",
@@ -519,17 +518,22 @@ def _chunks(values: list[str], count: int) -> list[list[str]]:
     return [values[i * size:(i + 1) * size] for i in range(count)]
 
 
-def _read_batch(connection: Connection, dossiers: list[Dossier]) -> list:
+def batch_parameters(dossiers: list[Dossier]) -> dict[str, list[str]]:
+    """The batch statement's parameters for these dossiers: their units, editions, invoice keys and platforms."""
+    return {"usccs": sorted({d.applicant.uscc for d in dossiers}), "editions": sorted({d.edition for d in dossiers}),
+            "invoice_keys": sorted({key for d in dossiers for key in invoice_keys_of(d)}),
+            "project_keys": sorted({key for key in map(project_key, dossiers) if key})}
+
+
+def read_batch(connection: Connection, dossiers: list[Dossier]) -> list:
     """The rows the batch's statement reads for these dossiers (on SQLite in as many statements as its chunks)."""
     if not dossiers:
         return []
-    usccs = sorted({d.applicant.uscc for d in dossiers})
-    editions = sorted({d.edition for d in dossiers})
-    invoice_keys = sorted({key for d in dossiers for key in invoice_keys_of(d)})
-    project_keys = sorted({key for key in map(project_key, dossiers) if key})
+    parameters = batch_parameters(dossiers)
     if connection.dialect.name == "postgresql":
-        return connection.execute(BATCH_ROWS_PG, {"usccs": usccs, "editions": editions, "invoice_keys": invoice_keys,
-                                                  "project_keys": project_keys}).all()
+        return connection.execute(BATCH_ROWS_PG, parameters).all()
+    usccs, editions, invoice_keys, project_keys = (parameters[name] for name in (
+        "usccs", "editions", "invoice_keys", "project_keys"))
     count = max(1, -(-max(len(usccs), len(invoice_keys), len(project_keys)) // SQLITE_CHUNK))
     rows = []
     # the i-th slice of each list together: a unit's rows and an invoice key's claims are read once; a project
@@ -566,7 +570,8 @@ class BatchRegistry:
     the database's claims of the applications after it. So the later of two new applications claiming one invoice is
     the one flagged (N3.3), exactly as when they are evaluated one by one."""
 
-    def __init__(self, connection: Connection, dossiers: list[Dossier]) -> None:
+    def __init__(self, rows: list) -> None:
+        """From the rows the batch's statement read for the dossiers (read_batch)."""
         self.units: dict[str, dict[str, list]] = {}  # USCC -> its credit entries, debarments and base (N3.1, N3.2)
         self.invoices: dict[tuple[str, str], list] = {}  # (edition, invoice key) -> its claims, in the order read
         self.invoiced: dict[str, set[tuple[str, str]]] = {}  # application -> the (edition, invoice key) it claims
@@ -574,7 +579,7 @@ class BatchRegistry:
         self.by_unit_type: dict[tuple[str, str], set[str]] = {}  # (USCC, project type) -> applications
         self.by_platform: dict[tuple[str, str], set[str]] = {}  # (edition, project key) -> applications
         self.recorded: dict[str, tuple[dict, list[dict]]] = {}  # application -> claims to write, latest last
-        for row in _read_batch(connection, dossiers):
+        for row in rows:
             if row[0] == "invoice":
                 self._add_invoice(tuple(row))
             elif row[0] == "project":

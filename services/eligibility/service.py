@@ -19,7 +19,7 @@ from common.problems import Conflict, Unprocessable
 from . import rules
 from .dossier import Dossier
 from .models import Evaluation
-from .registries import BatchRegistry, DossierRegistry
+from .registries import BatchRegistry, DossierRegistry, read_batch
 from .rules.general import valid_uscc
 from .schemas import CheckRead, EvaluationRead
 
@@ -90,7 +90,7 @@ class BatchEvaluation:
 
     def __init__(self, session: Session, dossiers: list[Dossier], clock: Clock, keep_prechecks: bool) -> None:
         self.session, self.clock, self.keep_prechecks = session, clock, keep_prechecks
-        self.registry = BatchRegistry(session.connection(), dossiers)
+        self.registry = BatchRegistry(read_batch(session.connection(), dossiers))
         self.kept: list[dict] = []  # Evaluation rows
 
     def evaluate(self, dossier: Dossier) -> EvaluationRead:
