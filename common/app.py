@@ -97,17 +97,17 @@ def health_router(service: str, checks: Callable[[Any], dict[str, Callable[[], N
     return router
 
 
-# the youngest generation is collected after this many new objects instead of 700: a batch of dossiers makes hundreds
-# of thousands of short-lived dicts, lists and models, nearly all freed by reference counting, and at 700 the
+# a service collects its youngest generation after this many new objects instead of 700: a batch of dossiers makes
+# hundreds of thousands of short-lived dicts, lists and models, nearly all freed by reference counting, and at 700 the
 # collector ran every few dossiers and promoted what was still in use into older generations, walked again and again
 # (re-evaluating 10,000 applications: ~2.1 s of CPU in collections across the three services, ~0.25 s now; measured
-# with gc.callbacks). The garbage a collection finds (reference cycles) waits for at most this many objects.
+# with gc.callbacks). The garbage a collection finds (reference cycles) waits for at most this many objects. The
+# gateway relays and makes little garbage: it keeps Python's threshold (measured alternately, no better with this)
 YOUNG_GENERATION_THRESHOLD = 50_000
 
 
 def settle_startup_heap() -> None:
-    """Put what starting made (modules, routes, models, schemas: most of the heap) out of the collector's reach, and
-    collect the young generation less often.
+    """Put what starting made (modules, routes, models, schemas: most of the heap) out of the collector's reach.
 
     Python's oldest-generation collection walks every object the process holds; a batch's answers make hundreds of
     thousands of short-lived objects, so every dozen batches a collection walked the whole startup heap again (~0.1 s
@@ -115,8 +115,6 @@ def settle_startup_heap() -> None:
     what they are for: they live as long as the process."""
     gc.collect()
     gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, older, oldest)
 
 
 def create_service_app(*, service: str, description: str, settings, open_database: Callable[[Any], Any],
@@ -149,6 +147,8 @@ def create_service_app(*, service: str, description: str, settings, open_databas
             if on_startup is not None:
                 await on_startup(app)
             settle_startup_heap()
+            _, older, oldest = gc.get_threshold()
+            gc.set_threshold(YOUNG_GENERATION_THRESHOLD, older, oldest)
             yield
         finally:
             if on_shutdown is not None:

@@ -110,6 +110,11 @@ of disbursement (one set of payments whichever replica is asked, each event deli
   the sum over all replicas below the server's `max_connections`. Each connection compresses the large values it
   writes (answers, traces) with lz4 where the server is built with it (PostgreSQL 14 or later, as Debian's and the
   official images are), pglz otherwise; nothing to configure, and values stored either way read the same.
+  Eligibility also keeps two connections of its own for pre-checks; the pre-checks that wait for one are read
+  together, in one statement.
+- Intake's application table leaves half of each page free (fillfactor 50, migration 0010), so that an update of
+  an application writes no index entry: the table takes about twice the space of its rows. Rows stored before the
+  migration move as they are next updated; `VACUUM FULL application` (it locks the table) repacks them at once.
 - Inside a container, `WORKERS` runs several uvicorn workers, each on its own listening socket; on Kubernetes
   prefer more pods of one worker.
 """
@@ -125,8 +130,9 @@ MONITORING = """
   `fundflow_payment_instructions{leg,status}` (disbursement). These two gauges count rows of the database, so
   every replica reports the same value: aggregate them with `max`, not `sum`. Each process also reports its own
   CPU and memory (`process_cpu_seconds_total`, `process_resident_memory_bytes`), its garbage collections
-  (`python_gc_collections_total{generation}`) and when the collector runs (`fundflow_python_gc_threshold`: the young
-  generation after 50,000 new objects, not Python's 700, which cost a re-evaluated edition a tenth of its CPU).
+  (`python_gc_collections_total{generation}`) and when the collector runs (`fundflow_python_gc_threshold`: in the
+  services the young generation after 50,000 new objects, not Python's 700, which cost a re-evaluated edition a
+  tenth of its CPU; the gateway keeps 700).
 - **Logs**: JSON lines on stdout, one per request, with `ts`, `level`, `service`, `request_id` (the `X-Request-ID`
   the gateway sets and every service passes on), `method`, `route`, `status`, `latency_ms`; errors carry `exc`.
 - **Traces** (optional): set `<PREFIX>_OTEL_ENDPOINT` (e.g. `GATEWAY_OTEL_ENDPOINT=http://otel-collector:4318`) on
