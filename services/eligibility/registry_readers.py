@@ -71,11 +71,13 @@ class AsyncRegistryReader:
             await self._discard(connection)
             failure = _unavailable(exc)
             for _, answer in batch:
-                answer.set_exception(failure)
+                if not answer.done():  # its pre-check may have been cancelled meanwhile
+                    answer.set_exception(failure)
             return
         self.idle.append(connection)
         for dossier, answer in batch:
-            answer.set_result(registry.rows_for(dossier, invoice_keys_of(dossier)))
+            if not answer.done():
+                answer.set_result(registry.rows_for(dossier, invoice_keys_of(dossier)))
 
     async def _discard(self, connection: psycopg.AsyncConnection | None) -> None:
         """Close a failed connection and every kept one."""

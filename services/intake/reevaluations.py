@@ -60,7 +60,7 @@ def _read(session: Session, row: Reevaluation) -> ReevaluationRead:
     pending = row.total - row.done - row.superseded
     return ReevaluationRead(id=row.id, edition=row.edition, reason=row.reason, requested_by=row.requested_by,
                             requested_at=row.requested_at, total=row.total, done=row.done, retrying=retrying,
-                            superseded=row.superseded, status="running" if pending else "finished")
+                            superseded=row.superseded, status="running" if pending > 0 else "finished")
 
 
 def count_progress(session: Session, column: str, counts: dict[str, int]) -> None:
