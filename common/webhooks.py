@@ -128,16 +128,22 @@ def publish_many(session: Session, tables: WebhookTables, events: list[tuple[str
     # plain statements, not ORM objects: an outbox batch announces hundreds of evaluations at once; each event's seq
     # (given by the database, in the order of the rows) orders its deliveries
     event_table = tables.event.__table__
+    subscriptions = session.exec(select(tables.subscription).where(tables.subscription.active)).all()
+    wanted = [(row, [sub for sub in subscriptions if row["type"] in sub.event_types]) for row in rows]
+    if not any(subs for _, subs in wanted):
+        # nobody to deliver to: no seq to read back. The rows go as one prepared statement run for each (psycopg's
+        # pipeline), not as one multi-row INSERT … RETURNING whose text, thousands of placeholders long, the driver
+        # parsed anew for every batch (~5 % of intake's CPU in a re-evaluation)
+        session.execute(insert(event_table), rows)
+        return
     seqs = session.execute(insert(event_table).returning(event_table.c.seq, sort_by_parameter_order=True),
                            rows).scalars().all()
-    subscriptions = session.exec(select(tables.subscription).where(tables.subscription.active)).all()
     now = _utcnow()
     deliveries = [{"id": str(uuid.uuid4()), "subscription_id": sub.id, "event_seq": seq,
                    "resource_key": f"{row['resource_type']}/{row['resource_id']}", "status": "pending",
                    "attempts": 0, "next_attempt_at": now, "attempt_log": []}
-                  for row, seq in zip(rows, seqs) for sub in subscriptions if row["type"] in sub.event_types]
-    if deliveries:
-        session.execute(insert(tables.delivery.__table__), deliveries)
+                  for (row, subs), seq in zip(wanted, seqs) for sub in subs]
+    session.execute(insert(tables.delivery.__table__), deliveries)
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:

@@ -6,12 +6,14 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 
+from pydantic_core import to_json
 from sqlalchemy import func, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from common.batch import BatchItem, answer_each, validated
 from common.clock import Clock, china_date
+from common.db import JsonText
 from common.pagination import Page, PageParams
 from common.parameters import Edition, UnknownEdition, UnknownParameter, load_edition
 from common.problems import Conflict, Unprocessable
@@ -106,7 +108,8 @@ class BatchEvaluation:
                 "project_type": dossier.project_type, "uscc": dossier.applicant.uscc, "outcome": result.outcome,
                 "reference_date": result.reference_date, "submitted_at": dossier.submitted_at,
                 "dossier_sha256": hashlib.sha256(dossier.model_dump_json().encode()).hexdigest(),
-                "checks": [c.model_dump() for c in result.checks], "created_at": result.evaluated_at})
+                # the checks serialised straight from the answer's models, not dumped to dicts first
+                "checks": JsonText(to_json(result.checks).decode()), "created_at": result.evaluated_at})
         return result
 
     def write(self) -> None:

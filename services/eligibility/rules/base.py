@@ -109,8 +109,13 @@ def decided(cited: Cited) -> str:
     return cited.value
 
 
+PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
 def _plain(value: Any) -> Any:
     """Details as JSON: amounts and dates as strings."""
+    if type(value) in PLAIN:  # most leaves: shown as they are, without the checks below
+        return value
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
