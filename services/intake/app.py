@@ -31,7 +31,7 @@ def create_app() -> FastAPI:
             pass
         app.state.policy = PolicyClients(settings, app.state.service_tokens.header)
         app.state.outbox = OutboxWorker(app.state.engine, app.state.policy, app.state.clock, settings.outbox_poll_s,
-                                        settings.outbox_max_backoff_s, settings.outbox_batch)
+                                        settings.outbox_max_backoff_s, settings.outbox_batch, settings.outbox_lanes)
         app.state.outbox.start()
         app.state.webhooks = WebhookWorker(app.state.engine, WEBHOOKS)
         app.state.webhooks.start()
