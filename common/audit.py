@@ -20,7 +20,7 @@ from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, Session, SQLModel, select
 
 from .auth import principal_var, require_roles
-from .db import SessionDep, UtcDateTime
+from .db import JSON_SCALARS, SessionDep, UtcDateTime
 from .pagination import Page, PageDep
 from .problems import problem_responses
 from .logging import request_id_var
@@ -63,6 +63,10 @@ class AuditHeadBase(SQLModel):
 
 
 def _jsonable(value: Any) -> Any:
+    # most values are text or numbers, recorded as they are: answered before the checks below (an outbox batch
+    # records a dozen values for each of its hundreds of applications)
+    if type(value) in JSON_SCALARS or isinstance(value, str):  # a Digest too
+        return value
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if isinstance(value, dict):

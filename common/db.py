@@ -86,6 +86,10 @@ def is_sqlite(url_or_engine) -> bool:
     return url.startswith("sqlite")
 
 
+# the values JSON holds as they are (no conversion to text): the leaves most recorded or shown values end in
+JSON_SCALARS = frozenset({str, int, bool, float, type(None)})
+
+
 class JsonText(str):
     """A value's JSON text, serialised by its writer (who needs the text itself): a JSON column stores it as it is."""
 

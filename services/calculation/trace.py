@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from common.db import JSON_SCALARS
 from common.parameters import Edition
 
 
@@ -39,12 +40,9 @@ def cited(edition: Edition, path: str, on: date | None) -> Cited:
     return Cited(path, value, parameter.clause, effective)
 
 
-PLAIN = frozenset({str, int, bool, float, type(None)})
-
-
 def text(value: Any) -> Any:
     """A value as the trace shows it: decimals and dates as strings."""
-    if type(value) in PLAIN:  # most leaves: shown as they are, without the checks below
+    if type(value) in JSON_SCALARS:  # most leaves: shown as they are, without the checks below
         return value
     if isinstance(value, Decimal):
         return str(value)

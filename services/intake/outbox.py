@@ -75,7 +75,7 @@ class OutboxWorker(PollingWorker):
         # LOCKED, or the compare-and-set leaves the later claimer what is left)
         results = await asyncio.gather(*(self._lane() for _ in range(self.lanes)), return_exceptions=True)
         for failure in (r for r in results if isinstance(r, BaseException)):
-            raise failure  # both have ended: the worker's loop reports it and tries again
+            raise failure  # all have ended: the worker's loop reports it and tries again
         return any(results)
 
     async def _lane(self) -> bool:

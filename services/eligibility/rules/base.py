@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 
+from common.db import JSON_SCALARS
 from common.parameters import Edition
 
 from ..dossier import Dossier
@@ -109,12 +110,9 @@ def decided(cited: Cited) -> str:
     return cited.value
 
 
-PLAIN = frozenset({str, int, bool, float, type(None)})
-
-
 def _plain(value: Any) -> Any:
     """Details as JSON: amounts and dates as strings."""
-    if type(value) in PLAIN:  # most leaves: shown as they are, without the checks below
+    if type(value) in JSON_SCALARS:  # most leaves: shown as they are, without the checks below
         return value
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
