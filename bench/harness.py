@@ -197,6 +197,38 @@ class CpuUse:
         return self.seconds / requests * 1e6
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time (user and system) of every PostgreSQL server process on the machine, from /proc."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        if "(postgres)" in text:
+            fields = text.rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class MachineCpu:
+    """CPU time of the PostgreSQL server and the machine's busy share while a block runs (both from /proc)."""
+
+    def __enter__(self) -> "MachineCpu":
+        self._postgres, self._machine = postgres_cpu_seconds(), self._ticks()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.postgres_seconds = postgres_cpu_seconds() - self._postgres
+        total, idle = (after - before for after, before in zip(self._ticks(), self._machine))
+        self.busy = 1 - idle / total if total else 0.0
+
+    @staticmethod
+    def _ticks() -> tuple[int, int]:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(values), values[3] + values[4]  # all, idle + iowait
+
+
 def rss_bytes(pid: int) -> int:
     """Resident memory of a process, from /proc/<pid>/status."""
     with open(f"/proc/{pid}/status") as status:
