@@ -171,6 +171,12 @@ def children_of(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
+def cpu_seconds(stat: str) -> float:
+    """User and system CPU time a process has spent, from the text of its /proc/<pid>/stat."""
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 class CpuUse:
     """CPU time (user and system) a process and its direct children (uvicorn's workers) spend during a block."""
 
@@ -179,11 +185,7 @@ class CpuUse:
         self.seconds = 0.0
 
     def _total(self) -> float:
-        ticks = 0
-        for pid in (self.pid, *children_of(self.pid)):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        return ticks / os.sysconf("SC_CLK_TCK")
+        return sum(cpu_seconds(Path(f"/proc/{pid}/stat").read_text()) for pid in (self.pid, *children_of(self.pid)))
 
     def __enter__(self) -> "CpuUse":
         self._start = self._total()
@@ -199,16 +201,15 @@ class CpuUse:
 
 def postgres_cpu_seconds() -> float:
     """CPU time (user and system) of every PostgreSQL server process on the machine, from /proc."""
-    ticks = 0
+    seconds = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:  # gone meanwhile
             continue
         if "(postgres)" in text:
-            fields = text.rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+            seconds += cpu_seconds(text)
+    return seconds
 
 
 class MachineCpu:
