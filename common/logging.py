@@ -19,6 +19,7 @@ _service_name = "fundflow"
 
 
 _second_prefix: tuple[int, str] = (-1, "")  # the last second formatted, and its text (one tuple: read atomically)
+_MILLISECONDS = [f".{ms:03d}+00:00" for ms in range(1000)]  # a lookup: a format spec costs ~2,000 instructions
 
 
 def iso_timestamp(epoch_s: float) -> str:
@@ -32,7 +33,7 @@ def iso_timestamp(epoch_s: float) -> str:
     if second != cached_second:
         prefix = datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
         _second_prefix = (second, prefix)
-    return f"{prefix}.{micro // 1000:03d}+00:00"
+    return prefix + _MILLISECONDS[micro // 1000]
 
 
 def json_line(entry: dict) -> str:
@@ -118,25 +119,42 @@ class BufferedStdoutHandler(logging.Handler):
 _stdout_handler: BufferedStdoutHandler | None = None
 
 
-def log_access(logger: logging.Logger, method: str, route: str, status: int, latency_ms: float) -> None:
+def log_access(logger: logging.Logger, method: str, route: str, status: int, latency_ms: float,
+               request_id: str | None = None) -> None:
     """A request's access line, the JSON JsonFormatter writes, queued on the stdout handler without a LogRecord.
 
     Made through logging (a record, its formatting, the handler's lock) it took ~12 µs of the gateway's ~70 µs of CPU
-    per proxied request. Where the root logger writes elsewhere (a test tool's handler) it goes through logging."""
+    per proxied request. Where the root logger writes elsewhere (a test tool's handler) it goes through logging.
+    The request id is the current one unless given."""
     if not logger.isEnabledFor(logging.INFO):
         return
-    fields = {"method": method, "route": route, "status": status, "latency_ms": latency_ms}
+    rid = request_id if request_id is not None else request_id_var.get()
     handler = _stdout_handler
     if handler is None or logging.getLogger().handlers != [handler]:
-        logger.info("request", extra=fields)
+        token = request_id_var.set(rid)
+        logger.info("request", extra={"method": method, "route": route, "status": status, "latency_ms": latency_ms})
+        request_id_var.reset(token)
         return
-    entry = {"ts": iso_timestamp(time.time()), "level": "info",
-             "service": _service_name, "logger": logger.name, "msg": "request"}
-    rid = request_id_var.get()
+    handler.queue(access_line(logger.name, method, route, status, latency_ms, rid))
+
+
+def access_line(logger_name: str, method: str, route: str, status: int, latency_ms: float, rid: str | None) -> str:
+    """The access line's JSON, as json_line writes it, and its newline.
+
+    Written as text when no value needs escaping: the dictionary and its serialisation cost ~9,000 instructions
+    of the gateway's ~200,000 per proxied request, this ~2,000."""
+    ts = iso_timestamp(time.time())
+    text = f"{_service_name}{logger_name}{method}{route}{rid or ''}"
+    # JSON holds printable ASCII as it is, but for the quote and the backslash
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        request_id = f',"request_id":"{rid}"' if rid else ""
+        return (f'{{"ts":"{ts}","level":"info","service":"{_service_name}","logger":"{logger_name}","msg":"request"'
+                f'{request_id},"method":"{method}","route":"{route}","status":{status:d},"latency_ms":{latency_ms!r}}}\n')
+    entry = {"ts": ts, "level": "info", "service": _service_name, "logger": logger_name, "msg": "request"}
     if rid:
         entry["request_id"] = rid
-    entry.update(fields)
-    handler.queue(json_line(entry) + "\n")
+    entry.update(method=method, route=route, status=status, latency_ms=latency_ms)
+    return json_line(entry) + "\n"
 
 
 def configure_logging(service: str, level: str = "info") -> None:

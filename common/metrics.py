@@ -2,15 +2,65 @@
 from __future__ import annotations
 
 import gc
+import math
 import time
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, GCCollector, Histogram,
-                               ProcessCollector, generate_latest)
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, GCCollector, ProcessCollector,
+                               generate_latest)
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.utils import floatToGoString
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class RequestStats:
+    """Requests answered by method, route and status, and their latencies, kept in plain numbers and read as a
+    Prometheus counter and histogram when scraped.
+
+    prometheus_client's Counter and Histogram took ~24,000 instructions of the gateway's ~240,000 per proxied request
+    (a lock per value, a walk over the buckets, exemplar checks); counting here takes a dictionary update and a
+    bisection. Requests are observed on the event loop's thread only; a scrape from another thread reads a copy."""
+
+    def __init__(self, service: str, buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
+        self.service = service
+        self.bounds = buckets
+        self.counts: dict[tuple[str, str, int], int] = {}  # (method, route, status) -> requests
+        # (method, route) -> requests per bucket (the last one +Inf), then the sum of their seconds
+        self.latencies: dict[tuple[str, str], list] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count and time one answered request."""
+        key = (method, route, status)
+        counts = self.counts
+        counts[key] = counts.get(key, 0) + 1
+        histogram = self.latencies.get((method, route))
+        if histogram is None:
+            histogram = self.latencies[(method, route)] = [0] * (len(self.bounds) + 1) + [0.0]
+        histogram[bisect_left(self.bounds, seconds)] += 1  # the first bucket whose bound is >= seconds
+        histogram[-1] += seconds
+
+    def collect(self) -> Iterator[Metric]:
+        """The counter and the histogram as prometheus_client exposes them (called by the registry)."""
+        requests = CounterMetricFamily("fundflow_http_requests", "HTTP requests answered",
+                                       labels=["service", "method", "route", "status"])
+        for (method, route, status), count in list(self.counts.items()):
+            requests.add_metric([self.service, method, route, str(status)], count)
+        yield requests
+        latency = HistogramMetricFamily("fundflow_http_request_seconds", "Time to answer",
+                                        labels=["service", "method", "route"])
+        bounds = [floatToGoString(bound) for bound in (*self.bounds, math.inf)]
+        for (method, route), histogram in list(self.latencies.items()):
+            histogram = list(histogram)
+            cumulative, buckets = 0, []
+            for bound, count in zip(bounds, histogram):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            latency.add_metric([self.service, method, route], buckets, histogram[-1])
+        yield latency
 
 
 class Metrics:
@@ -18,13 +68,11 @@ class Metrics:
 
     def __init__(self, service: str) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("fundflow_http_requests", "HTTP requests answered", ["service", "method", "route",
-                                                                                     "status"], registry=self.registry)
-        self.latency = Histogram("fundflow_http_request_seconds", "Time to answer", ["service", "method", "route"],
-                                 buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.requests = RequestStats(service)
+        self.registry.register(self.requests)
+        self.observe = self.requests.observe  # on every request: one call, not two
         self.service = service
         self._refreshers: list[Callable[[], None]] = []
-        self._children: dict[tuple[str, str, int], tuple] = {}  # as bounded as the routes and statuses
         # the process's CPU, memory and garbage collections, and when the collector runs (common.app's thresholds)
         ProcessCollector(registry=self.registry)
         GCCollector(registry=self.registry)
@@ -42,17 +90,6 @@ class Metrics:
                 gauge.labels(*label_values).set(value)
 
         self._refreshers.append(collect)
-
-    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Count and time one answered request."""
-        # the labelled children kept: looking them up by label values cost ~2 µs of every request's ~3
-        key = (method, route, status)
-        children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (self.requests.labels(self.service, method, route, str(status)),
-                                              self.latency.labels(self.service, method, route))
-        children[0].inc()
-        children[1].observe(seconds)
 
     def exposition(self) -> bytes:
         for refresh in self._refreshers:

@@ -32,7 +32,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from common.auth import bearer_token
-from common.logging import new_request_id, request_id_var, valid_request_id
+from common.logging import new_request_id, valid_request_id
 
 from .proxy import (API_PREFIX, INTERNAL_SERVICE_PATHS, PUBLIC_SERVICE_PATHS, ProxyApp, forward_request_head,
                     response_headers, upstream_failure)
@@ -97,9 +97,23 @@ class ExpressProtocol(HttpToolsProtocol):
         self.proxy, self.forwarding = express_proxy(self.app)
         self.exchange: _Exchange | None = None
 
+    def on_message_begin(self) -> None:
+        # uvicorn builds the request's ASGI scope here; only a request the ASGI path takes needs it (_begin_scope)
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
+
     def on_headers_complete(self) -> None:
         if self.proxy is None or not self.url.startswith(API_PREFIX_BYTES) or not self._express():
+            self._begin_scope()
             super().on_headers_complete()
+
+    def _begin_scope(self) -> None:
+        """uvicorn's scope of this request, holding the URL and headers parsed so far."""
+        url, headers, expect_100_continue = self.url, self.headers, self.expect_100_continue
+        super().on_message_begin()
+        self.url, self.expect_100_continue = url, expect_100_continue
+        self.headers.extend(headers)  # the list the scope holds
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -393,9 +407,7 @@ class _Exchange(Receiver):
         self.finished = True
         protocol = self.protocol
         protocol.exchange = None
-        token = request_id_var.set(self.request_id)
-        protocol.proxy.record(self.method, self.path, status, self.started)
-        request_id_var.reset(token)
+        protocol.proxy.record(self.method, self.path, status, self.started, self.request_id)
         self.cycle.response_complete = True
         if not self.cycle.keep_alive:
             self.transport.close()

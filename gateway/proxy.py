@@ -27,21 +27,29 @@ log = logging.getLogger("fundflow.gateway.proxy")
 access_log = logging.getLogger("fundflow.access.gateway")
 
 
-def _connection_listed(headers) -> set[bytes]:
-    """Header names the Connection header declares hop-by-hop too."""
-    listed: set[bytes] = set()
+# what else never goes upstream: the gateway writes its own host, request id and forwarding headers
+REQUEST_DROPPED = HOP_BY_HOP | {b"host", b"x-request-id", b"x-forwarded-for"}
+# what else never goes back: uvicorn adds the gateway's own date and server headers (the upstream's would make two of
+# each), the length is framed anew, and the request id is the gateway's
+RESPONSE_DROPPED = HOP_BY_HOP | {b"x-request-id", b"content-length", b"date", b"server"}
+
+
+def _dropped(headers, always: frozenset[bytes]) -> frozenset[bytes]:
+    """`always`, and the header names a Connection header declares hop-by-hop too (names are lower-cased already:
+    uvicorn's for a request, the upstream connection's for an answer)."""
+    drop = always
     for name, value in headers:
-        if name.lower() == b"connection":
-            listed.update(token.strip().lower() for token in value.split(b","))
-    return listed
+        if name == b"connection":
+            drop = drop | {token.strip().lower() for token in value.split(b",")}
+    return drop
 
 
 def forward_request_head(scope_headers, request_id: str, client_host: str | None, scheme: str) -> list[bytes]:
     """Header lines for the upstream: the client's minus hop-by-hop ones, plus forwarding and the request id."""
-    drop = HOP_BY_HOP | _connection_listed(scope_headers) | {b"host", b"x-request-id", b"x-forwarded-for"}
+    drop = _dropped(scope_headers, REQUEST_DROPPED)
     lines: list[bytes] = []
     forwarded_for = None
-    for name, value in scope_headers:  # ASGI gives lower-cased names
+    for name, value in scope_headers:
         if name in drop:
             if name == b"host":
                 lines.append(b"x-forwarded-host: " + value)
@@ -59,10 +67,8 @@ def forward_request_head(scope_headers, request_id: str, client_host: str | None
 
 def response_headers(upstream_headers) -> list[tuple[bytes, bytes]]:
     """Upstream response headers minus hop-by-hop ones, as raw ASGI pairs."""
-    raw = [(k.lower(), v) for k, v in upstream_headers]
-    # uvicorn adds the gateway's own date and server headers: the upstream's would make two of each
-    drop = HOP_BY_HOP | _connection_listed(raw) | {b"x-request-id", b"content-length", b"date", b"server"}
-    return [(k, v) for k, v in raw if k not in drop]
+    drop = _dropped(upstream_headers, RESPONSE_DROPPED)
+    return [(name, value) for name, value in upstream_headers if name not in drop]
 
 
 def problem_answer(status: int, slug: str, title: str, detail: str, *, instance: str, request_id: str,
@@ -144,16 +150,16 @@ class ProxyApp:
         try:
             status = await self._handle(scope, receive, send, request_id)
         finally:
-            self.record(scope["method"], scope["path"], status, started)  # with its request id
+            self.record(scope["method"], scope["path"], status, started, request_id)
             request_id_var.reset(token)
 
-    def record(self, method: str, path: str, status: int, started: float) -> None:
-        """The metrics and access line of one proxied request, in the context of its request id."""
+    def record(self, method: str, path: str, status: int, started: float, request_id: str) -> None:
+        """The metrics and access line of one proxied request."""
         elapsed = time.perf_counter() - started
         # labelled by service, not by path: raw paths would grow the metric without bound
         service = path[len(API_PREFIX):].partition("/")[0]
         self.metrics.observe(method, f"/api/v1/{service if service in self.pools else '?'}", status, elapsed)
-        log_access(access_log, method, path, status, round(elapsed * 1000, 2))
+        log_access(access_log, method, path, status, round(elapsed * 1000, 2), request_id)
 
     async def _handle(self, scope, receive, send, request_id: str) -> int:
         """Proxy one request; the status answered."""

@@ -20,6 +20,7 @@ LOW_WATER = 256 * 1024
 # and a request written as it closes is lost; a POST's body is gone by then and cannot be retried (~1 in 10,000
 # pre-checks at 16 connections answered 503 before)
 IDLE_REUSE_S = 4.0
+FRAMING_HEADERS = frozenset({b"content-length", b"transfer-encoding"})  # an answer without either ends at the close
 
 
 class UpstreamError(Exception):
@@ -203,7 +204,7 @@ class _Connection(asyncio.Protocol):
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
         lname = name.lower()
-        if lname in (b"content-length", b"transfer-encoding"):
+        if lname in FRAMING_HEADERS:
             self._framed = True
         self.response.headers.append((lname, value))
 
@@ -234,8 +235,10 @@ class _Connection(asyncio.Protocol):
         return self.expect(UpstreamResponse(self, head_only))
 
     def expect(self, response: Receiver) -> Receiver:
-        """Expect a new response on this connection, handed to `response`."""
-        self.parser = httptools.HttpResponseParser(self)
+        """Expect a new response on this connection, handed to `response`.
+
+        The connection's parser goes on with it: a connection is only reused after an answer read to its end, where
+        httptools is ready for the next one."""
         self._framed = False
         self.response = response
         return response

@@ -69,3 +69,34 @@ def test_counters_count_each_request_and_gauges_read_the_database(api, system):
     outbox = scrape(system, "intake")
     # the gauge is read from the outbox table when scraped: this submission's message at least
     assert _sample(outbox, "fundflow_outbox_messages", status="done") >= 1
+
+
+def test_request_counts_read_as_prometheus_clients_own_counter_and_histogram():
+    """common.metrics counts in plain numbers on the hot path; a scrape must read what Counter and Histogram gave."""
+    from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+    from common.metrics import LATENCY_BUCKETS, Metrics
+
+    reference = CollectorRegistry()
+    counter = Counter("fundflow_http_requests", "HTTP requests answered", ["service", "method", "route", "status"],
+                      registry=reference)
+    histogram = Histogram("fundflow_http_request_seconds", "Time to answer", ["service", "method", "route"],
+                          buckets=LATENCY_BUCKETS, registry=reference)
+    metrics = Metrics("gateway")
+    # on a bucket's bound, between bounds, past the last one, and a second route and status
+    observations = [("GET", "/api/v1/intake", 200, seconds) for seconds in (0.0004, 0.001, 0.0011, 0.25, 7.5, 12.0)]
+    observations += [("POST", "/api/v1/eligibility", 422, 0.0025), ("GET", "/api/v1/intake", 404, 0.05)]
+    for method, route, status, seconds in observations:
+        counter.labels("gateway", method, route, str(status)).inc()
+        histogram.labels("gateway", method, route).observe(seconds)
+        metrics.observe(method, route, status, seconds)
+
+    def samples(text: str) -> list:
+        from prometheus_client.parser import text_string_to_metric_families
+
+        return sorted((s.name, sorted(s.labels.items()), s.value) for family in text_string_to_metric_families(text)
+                      for s in family.samples if s.name.startswith("fundflow_http") and not s.name.endswith("_created"))
+
+    expected = samples(generate_latest(reference).decode())
+    assert len(expected) == 3 + 2 * (len(LATENCY_BUCKETS) + 3)  # 3 counts; per route: buckets, +Inf, count, sum
+    assert samples(metrics.exposition().decode()) == expected
