@@ -27,7 +27,6 @@ import functools
 import logging
 import time
 
-import httptools
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
@@ -158,10 +157,10 @@ class ExpressProtocol(HttpToolsProtocol):
             if seen is None:
                 return False
             client, scheme = seen
-        url = httptools.parse_url(self.url)
-        raw_path = url.path
-        if b"%" in raw_path or not raw_path.isascii():
-            return False  # the ASGI path routes on the decoded path
+        # the target is in origin form (it starts with /api/v1/): its path ends at the query
+        raw_path, _, query = self.url.partition(b"?")
+        if b"%" in raw_path or b"#" in self.url or not raw_path.isascii():
+            return False  # the ASGI path routes on the decoded path (and drops a fragment)
         path = raw_path.decode("ascii")
         service, _, rest = path[len(API_PREFIX):].partition("/")
         pool = proxy.pools.get(service)
@@ -182,8 +181,8 @@ class ExpressProtocol(HttpToolsProtocol):
         if not valid_request_id(request_id):
             request_id = new_request_id()
         target = b"/" + raw_path[len(API_PREFIX) + len(service) + 1:].lstrip(b"/") if rest else b"/"
-        if url.query:
-            target += b"?" + url.query
+        if query:
+            target += b"?" + query
         forward = forward_request_head(self.headers, request_id, client[0] if client else None, scheme)
         self.cycle = cycle = _Cycle(parser.should_keep_alive())
         verb = method.decode("ascii")
@@ -207,6 +206,7 @@ class _Unwatched:
 class _Cycle:
     """What uvicorn's protocol reads of a request's response cycle while the express lane answers it."""
 
+    __slots__ = ("keep_alive", "response_complete", "disconnected", "more_body", "body")
     message_event = _Unwatched()
 
     def __init__(self, keep_alive: bool) -> None:
@@ -220,6 +220,10 @@ class _Cycle:
 class _Exchange(Receiver):
     """One request in the express lane: its head (and small body) goes upstream, and the answer is written back as it
     is parsed."""
+
+    __slots__ = ("started", "protocol", "transport", "loop", "read_timeout", "cycle", "pool", "head", "service", "path",
+                 "request_id", "method", "awaiting_body", "body", "written_upstream", "connection", "reused",
+                 "connecting", "timer", "last_heard", "finished", "client_head", "out", "chunked", "written")
 
     def __init__(self, protocol: ExpressProtocol, cycle: _Cycle, pool: UpstreamPool, head: bytes, service: str,
                  path: str, request_id: str, method: str) -> None:

@@ -120,6 +120,7 @@ class ProxyApp:
                  verifier: TokenVerifier, limiter: RateLimiter, body_limits: BodyLimits, metrics: Metrics) -> None:
         self.pools = {name: UpstreamPool(url, pool_size, connect_timeout, read_timeout)
                       for name, url in upstreams.items()}
+        self.routes = {name: f"{API_PREFIX}{name}" for name in upstreams}  # the metrics' route label of each service
         self.read_timeout = read_timeout
         self.verifier = verifier
         self.limiter = limiter
@@ -157,8 +158,8 @@ class ProxyApp:
         """The metrics and access line of one proxied request."""
         elapsed = time.perf_counter() - started
         # labelled by service, not by path: raw paths would grow the metric without bound
-        service = path[len(API_PREFIX):].partition("/")[0]
-        self.metrics.observe(method, f"/api/v1/{service if service in self.pools else '?'}", status, elapsed)
+        route = self.routes.get(path[len(API_PREFIX):].partition("/")[0], "/api/v1/?")
+        self.metrics.observe(method, route, status, elapsed)
         log_access(access_log, method, path, status, round(elapsed * 1000, 2), request_id)
 
     async def _handle(self, scope, receive, send, request_id: str) -> int:

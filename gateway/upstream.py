@@ -39,6 +39,7 @@ class Receiver:
     """What a connection fills in while it parses an answer; it calls head_arrived, feed, finish, fail and
     end_of_read on it. An UpstreamResponse, or an exchange of the gateway's express lane."""
 
+    __slots__ = ("status", "headers", "keep_alive", "close_delimited", "complete", "error")  # one per request
     head_only = False
 
     def expect_answer(self) -> None:
@@ -56,6 +57,8 @@ class Receiver:
 
 class UpstreamResponse(Receiver):
     """One response being received: its head, then its body chunks as they arrive."""
+
+    __slots__ = ("connection", "head_only", "loop", "head_ready", "_chunks", "_buffered", "_waiter")
 
     def __init__(self, connection: "_Connection", head_only: bool) -> None:
         self.connection = connection
