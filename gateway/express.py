@@ -221,9 +221,9 @@ class _Exchange(Receiver):
     """One request in the express lane: its head (and small body) goes upstream, and the answer is written back as it
     is parsed."""
 
-    __slots__ = ("started", "protocol", "transport", "loop", "read_timeout", "cycle", "pool", "head", "service", "path",
-                 "request_id", "method", "awaiting_body", "body", "written_upstream", "connection", "reused",
-                 "connecting", "timer", "last_heard", "finished", "client_head", "out", "chunked", "written")
+    __slots__ = ("started", "protocol", "transport", "loop", "cycle", "pool", "head", "service", "path", "request_id",
+                 "method", "awaiting_body", "body", "written_upstream", "connection", "reused", "connecting",
+                 "last_heard", "finished", "client_head", "out", "chunked", "written")
 
     def __init__(self, protocol: ExpressProtocol, cycle: _Cycle, pool: UpstreamPool, head: bytes, service: str,
                  path: str, request_id: str, method: str) -> None:
@@ -231,7 +231,6 @@ class _Exchange(Receiver):
         self.protocol = protocol
         self.transport = protocol.transport
         self.loop = protocol.loop
-        self.read_timeout = protocol.proxy.read_timeout
         self.cycle = cycle
         self.pool = pool
         self.head = head
@@ -245,7 +244,6 @@ class _Exchange(Receiver):
         self.connection: _Connection | None = None
         self.reused = False
         self.connecting: asyncio.Task | None = None  # kept while it runs: the loop holds tasks only weakly
-        self.timer: asyncio.TimerHandle | None = None
         self.last_heard = 0.0
         self.finished = False  # the client's answer is complete, cut, or nobody is left to read it
         self._expect_answer()
@@ -290,7 +288,7 @@ class _Exchange(Receiver):
         self.connection, self.reused = connection, reused
         connection.expect(self)
         self.last_heard = self.loop.time()
-        self.timer = self.loop.call_later(self.read_timeout, self._check_silence)
+        self.pool.watch_silence(self, self.loop)
         try:
             connection.write(self.head + self.body if self.body else self.head)
         except UpstreamUnavailable as exc:
@@ -339,7 +337,7 @@ class _Exchange(Receiver):
         if not self.transport.is_closing():  # a client gone but not yet told: its connection_lost comes next
             self.transport.write(data)
         if self.complete:
-            self.timer.cancel()
+            self.pool.unwatch_silence(self)
             self.pool.release(self.connection, self)
             self._end(self.status)
         elif self.protocol.flow.write_paused:
@@ -359,12 +357,9 @@ class _Exchange(Receiver):
         self._end(499)  # nginx's code for a client that left
 
     # endings
-    def _check_silence(self) -> None:
-        silent = self.loop.time() - self.last_heard
-        if silent < self.read_timeout or self.protocol.flow.write_paused:  # a slow client is not a silent upstream
-            self.timer = self.loop.call_later(max(self.read_timeout - silent, 0.05), self._check_silence)
-            return
-        self._give_up(UpstreamTimeout("no answer within the read timeout"))
+    def silent(self) -> None:
+        if not self.protocol.flow.write_paused:  # a slow client is not a silent upstream
+            self._give_up(UpstreamTimeout("no answer within the read timeout"))
 
     def _give_up(self, exc: Exception) -> None:
         """The upstream failed: retry a reused connection found closed, answer a problem, or cut the answer short."""
@@ -383,8 +378,7 @@ class _Exchange(Receiver):
             self._answer_failure(exc)
 
     def _drop_connection(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
+        self.pool.unwatch_silence(self)
         connection, self.connection = self.connection, None
         if connection is not None:
             connection.response = None  # its close must not call back into this exchange

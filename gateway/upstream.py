@@ -54,6 +54,11 @@ class Receiver:
     def end_of_read(self) -> None:
         """All of one read from the connection is parsed: nothing to do unless the receiver writes in batches."""
 
+    last_heard = 0.0  # for a receiver the pool watches (watch_silence): when the upstream last sent, on the loop's clock
+
+    def silent(self) -> None:
+        """The upstream has been silent for the read timeout (called by the pool when it watches this receiver)."""
+
 
 class UpstreamResponse(Receiver):
     """One response being received: its head, then its body chunks as they arrive."""
@@ -295,6 +300,9 @@ class UpstreamPool:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._idle: list[_Connection] = []
+        self._watched: set[Receiver] = set()  # receivers waiting on this upstream, for watch_silence
+        self._sweep: asyncio.TimerHandle | None = None
+        self._sweep_every = min(1.0, read_timeout / 4)
 
     def take_idle(self) -> _Connection | None:
         """A kept connection still fit for a request, or None."""
@@ -330,8 +338,33 @@ class UpstreamPool:
         else:
             connection.close()
 
+    def watch_silence(self, receiver: Receiver, loop: asyncio.AbstractEventLoop) -> None:
+        """Call receiver.silent() when it has heard nothing from the upstream for the read timeout (receiver.last_heard,
+        on the loop's clock), within a quarter of it (at most a second) more, until unwatched.
+
+        One timer per pool sweeps every receiver waiting: a timer made and cancelled for each request cost ~5,500
+        instructions of the express lane's ~187,000 per proxied GET."""
+        self._watched.add(receiver)
+        if self._sweep is None:
+            self._sweep = loop.call_later(self._sweep_every, self._sweep_silent, loop)
+
+    def unwatch_silence(self, receiver: Receiver) -> None:
+        """Stop watching a receiver (its answer is complete, or it gave up)."""
+        self._watched.discard(receiver)
+
+    def _sweep_silent(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._sweep = None
+        heard_before = loop.time() - self.read_timeout
+        for receiver in [receiver for receiver in self._watched if receiver.last_heard <= heard_before]:
+            receiver.silent()
+        if self._watched:
+            self._sweep = loop.call_later(self._sweep_every, self._sweep_silent, loop)
+
     def close(self) -> None:
         """Close every idle connection."""
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
         for connection in self._idle:
             connection.close()
         self._idle.clear()
