@@ -95,6 +95,14 @@ class ExpressProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.proxy, self.forwarding = express_proxy(self.app)
         self.exchange: _Exchange | None = None
+        # the keep-alive timeout after an express answer: when the connection fell idle (None while a request is on
+        # it), checked by one timer that re-arms itself, instead of uvicorn's timer made and cancelled per request
+        self.idle_since: float | None = None
+        self.idle_check: asyncio.TimerHandle | None = None
+
+    def data_received(self, data: bytes) -> None:
+        self.idle_since = None
+        super().data_received(data)
 
     def on_message_begin(self) -> None:
         # uvicorn builds the request's ASGI scope here; only a request the ASGI path takes needs it (_begin_scope)
@@ -115,14 +123,40 @@ class ExpressProtocol(HttpToolsProtocol):
         self.headers.extend(headers)  # the list the scope holds
 
     def on_message_complete(self) -> None:
-        super().on_message_complete()
-        if self.exchange is not None and self.exchange.awaiting_body:
-            self.exchange.body_complete(bytes(self.cycle.body))
+        exchange = self.exchange
+        if exchange is None:
+            super().on_message_complete()
+            return
+        self.cycle.more_body = False  # what uvicorn's would do with the express lane's cycle
+        if exchange.awaiting_body:
+            exchange.body_complete(bytes(self.cycle.body))
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
+        if self.idle_check is not None:
+            self.idle_check.cancel()
         if self.exchange is not None:
             self.exchange.client_gone()
+
+    def express_complete(self) -> None:
+        """uvicorn's on_response_complete for an answer of the express lane, keeping the keep-alive timeout lazily."""
+        if self.pipeline or self.transport.is_closing():
+            super().on_response_complete()  # a queued request starts, or nothing is left to time
+            return
+        self.server_state.total_requests += 1
+        self.flow.resume_reading()
+        self.idle_since = self.loop.time()
+        if self.idle_check is None:
+            self.idle_check = self.loop.call_later(self.timeout_keep_alive, self._check_idle)
+
+    def _check_idle(self) -> None:
+        """Close a connection idle for the keep-alive timeout, as uvicorn would; otherwise look again when it could be."""
+        idle_for = 0.0 if self.idle_since is None else self.loop.time() - self.idle_since
+        if idle_for >= self.timeout_keep_alive:
+            self.idle_check = None
+            self.timeout_keep_alive_handler()
+            return
+        self.idle_check = self.loop.call_later(self.timeout_keep_alive - idle_for, self._check_idle)
 
     def resume_writing(self) -> None:
         super().resume_writing()
@@ -409,4 +443,4 @@ class _Exchange(Receiver):
         self.cycle.response_complete = True
         if not self.cycle.keep_alive:
             self.transport.close()
-        protocol.on_response_complete()
+        protocol.express_complete()

@@ -213,6 +213,26 @@ def test_http_10_is_served(gateways):
     assert received.startswith(b"HTTP/1.1 200") and b'"method": "GET"' in received
 
 
+def test_a_connection_idle_for_the_keep_alive_timeout_is_closed_and_one_in_use_is_not(gateways):
+    """uvicorn closes a connection idle for 5 s (timeout_keep_alive); the express lane keeps that timeout with one timer
+    per connection that re-arms itself, not a timer per request."""
+    host, port = gateways["express"].url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=15) as sock:
+        for n in range(2):  # the second comes after 3 s: the connection must still be open then
+            if n:
+                time.sleep(3)
+            sock.sendall(get_request(f"/api/v1/calculation/echo?n={n}"))
+            received = b""
+            while f'"query": "n={n}"'.encode() not in received:
+                piece = sock.recv(65536)
+                assert piece, f"the gateway closed the connection before answering request {n}"
+                received += piece
+        answered = time.monotonic()
+        assert sock.recv(65536) == b""  # blocks until the gateway closes the idle connection
+        idle = time.monotonic() - answered
+    assert 4.5 < idle < 8, idle  # 5 s after the last answer, not 5 s after the first
+
+
 def test_a_client_that_leaves_is_logged_and_the_gateway_goes_on(gateways):
     gateway = gateways["express"]
     host, port = gateway.url.removeprefix("http://").split(":")
