@@ -11,17 +11,22 @@ from common.auth import mint_token
 from .harness import CpuUse, Load, Server, median_load, wrk
 
 TARGETS = {1: 0.90, 2: 0.60}  # issue 7: ratio of gateway to direct req/s, by workers per process
-ROUNDS = 3
+ADDED_P50_MS = 1.5  # issue 7: added p50 latency at 32 connections
+# short runs, many alternations: this shared machine's speed drifts by ±15 % from one run to the next, so each gateway
+# run is compared with the direct run just before it, and the median over the pairs is reported
+ROUNDS = 5
 
 
-def run(seconds: int = 5) -> list[str]:
+def run(seconds: int = 3) -> list[str]:
     """Measure direct vs gateway with 1 and 2 workers; return the report lines."""
     secret = uuid.uuid4().hex * 2
     token = mint_token(secret, "bench", "city_officer", issuer="fundflow", audience="fundflow-api", ttl_s=3600)
     auth = {"Authorization": f"Bearer {token}"}
-    lines = ["gateway overhead (32 connections, wrk 1 thread, median of %d alternating %ds runs)" % (ROUNDS, seconds),
-             f"  {'workers':>7} {'direct req/s':>13} {'gateway req/s':>14} {'ratio':>6} {'target':>6}"
-             f" {'p50 direct':>11} {'p50 gw':>8} {'added p50':>10}"]
+    lines = [f"gateway overhead (32 connections, wrk 1 thread, {ROUNDS} alternating pairs of {seconds}s runs; ratio and "
+             f"added p50: median over the pairs [range]; targets: ratio ≥ {TARGETS[1]:.2f} / {TARGETS[2]:.2f}, added "
+             f"p50 ≤ {ADDED_P50_MS} ms)",
+             f"  {'workers':>7} {'direct req/s':>13} {'gateway req/s':>14} {'ratio':>17} {'p50 direct':>11} {'p50 gw':>8}"
+             f" {'added p50':>19}"]
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as tmp:
             ping = Server("bench.ping_app:create_app", {"PING_JWT_SECRET": secret}, workers).wait("/ping")
@@ -46,8 +51,7 @@ def run(seconds: int = 5) -> list[str]:
             finally:
                 gateway.stop()
                 ping.stop()
-        d, g = median_load(direct), median_load(proxied)
-        lines.append(_row(workers, d, g))
+        lines.append(_row(workers, direct, proxied))
         lines.append("          CPU per request (median): " + ", ".join(
             f"{name} {sorted(values)[len(values) // 2]:.0f} µs" for name, values in cpu.items()))
     return lines
@@ -64,8 +68,11 @@ def gateway_options() -> list[str]:
     return options
 
 
-def _row(workers: int, d: Load, g: Load) -> str:
-    ratio = g.rps / d.rps
-    verdict = "ok" if ratio >= TARGETS[workers] else "BELOW"
-    return (f"  {workers:>7} {d.rps:>13,.0f} {g.rps:>14,.0f} {ratio:>6.2f} {TARGETS[workers]:>6.2f}"
-            f" {d.p50_ms:>9.2f}ms {g.p50_ms:>6.2f}ms {g.p50_ms - d.p50_ms:>8.2f}ms  {verdict}")
+def _row(workers: int, direct: list[Load], proxied: list[Load]) -> str:
+    d, g = median_load(direct), median_load(proxied)
+    ratios = sorted(gw.rps / dr.rps for dr, gw in zip(direct, proxied))
+    added = sorted(gw.p50_ms - dr.p50_ms for dr, gw in zip(direct, proxied))
+    ratio, added_p50 = ratios[len(ratios) // 2], added[len(added) // 2]
+    verdict = "ok" if ratio >= TARGETS[workers] and added_p50 <= ADDED_P50_MS else "BELOW"
+    return (f"  {workers:>7} {d.rps:>13,.0f} {g.rps:>14,.0f} {ratio:>5.2f} [{ratios[0]:.2f}–{ratios[-1]:.2f}]"
+            f" {d.p50_ms:>9.2f}ms {g.p50_ms:>6.2f}ms {added_p50:>6.2f}ms [{added[0]:.2f}–{added[-1]:.2f}]  {verdict}")
