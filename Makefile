@@ -49,6 +49,7 @@ migrate: $(STAMP)  ## apply every service's migrations (the embedded default, or
 clean:
 	rm -rf $(VENV) data
 
-bench: $(STAMP)  ## rerunnable benchmarks (needs wrk; installed from Debian's packages when missing)
+bench: $(STAMP)  ## rerunnable benchmarks (needs wrk and valgrind; installed from Debian's packages when missing)
 	@command -v wrk >/dev/null || (apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk >/dev/null))
+	@command -v valgrind >/dev/null || (apt-get install -y valgrind >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y valgrind >/dev/null))
 	$(BIN)/python -m bench $(SECTIONS)

@@ -63,6 +63,7 @@ class Load:
     rps: float
     p50_ms: float
     p99_ms: float
+    requests: int = 0  # answered during the run
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -96,7 +97,7 @@ def wrk(url: str, *, connections: int = 32, seconds: int = 5, headers: dict[str,
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise RuntimeError(f"{url}: {errors.group(1)} error answers during the run")
-    return Load(rps, p50, p99)
+    return Load(rps, p50, p99, int(re.search(r"(\d+) requests in", out).group(1)))
 
 
 def median_load(samples: list[Load]) -> Load:
