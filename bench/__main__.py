@@ -5,8 +5,8 @@ import os
 import platform
 import sys
 
-from . import (batch_bench, gateway_bench, gateway_instructions, listing_bench, machine_bench, plan_bench, precheck_bench,
-               upload_bench)
+from . import (batch_bench, gateway_bench, gateway_instructions, listing_bench, machine_bench, plan_bench,
+               precheck_bench, upload_bench)
 
 SECTIONS = {"machine": machine_bench.run, "gateway": gateway_bench.run, "instructions": gateway_instructions.run,
             "precheck": precheck_bench.run, "upload": upload_bench.run, "listing": listing_bench.run,

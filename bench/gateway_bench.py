@@ -22,9 +22,9 @@ def run(seconds: int = 3) -> list[str]:
     secret = uuid.uuid4().hex * 2
     token = mint_token(secret, "bench", "city_officer", issuer="fundflow", audience="fundflow-api", ttl_s=3600)
     auth = {"Authorization": f"Bearer {token}"}
-    lines = [f"gateway overhead (32 connections, wrk 1 thread, {ROUNDS} alternating pairs of {seconds}s runs; ratio and "
-             f"added p50: median over the pairs [range]; targets: ratio ≥ {TARGETS[1]:.2f} / {TARGETS[2]:.2f}, added "
-             f"p50 ≤ {ADDED_P50_MS} ms)",
+    lines = [f"gateway overhead (32 connections, wrk 1 thread, {ROUNDS} alternating pairs of {seconds}s runs; ratio "
+             f"and added p50: median over the pairs [range]; targets: ratio ≥ {TARGETS[1]:.2f} / {TARGETS[2]:.2f}, "
+             f"added p50 ≤ {ADDED_P50_MS} ms)",
              f"  {'workers':>7} {'direct req/s':>13} {'gateway req/s':>14} {'ratio':>17} {'p50 direct':>11} {'p50 gw':>8}"
              f" {'added p50':>19}"]
     for workers in (1, 2):
