@@ -22,11 +22,11 @@ def run(seconds: int = 3) -> list[str]:
     secret = uuid.uuid4().hex * 2
     token = mint_token(secret, "bench", "city_officer", issuer="fundflow", audience="fundflow-api", ttl_s=3600)
     auth = {"Authorization": f"Bearer {token}"}
-    lines = [f"gateway overhead (32 connections, wrk 1 thread, {ROUNDS} alternating pairs of {seconds}s runs; ratio "
-             f"and added p50: median over the pairs [range]; targets: ratio ≥ {TARGETS[1]:.2f} / {TARGETS[2]:.2f}, "
-             f"added p50 ≤ {ADDED_P50_MS} ms)",
-             f"  {'workers':>7} {'direct req/s':>13} {'gateway req/s':>14} {'ratio':>17} {'p50 direct':>11} {'p50 gw':>8}"
-             f" {'added p50':>19}"]
+    lines = [f"gateway overhead (32 connections, wrk 1 thread, {ROUNDS} alternating pairs of {seconds}s runs;"
+             f" ratio and added p50: median over the pairs [range]; targets: ratio ≥ {TARGETS[1]:.2f} / "
+             f"{TARGETS[2]:.2f}, added p50 ≤ {ADDED_P50_MS} ms)",
+             f"  {'workers':>7} {'direct req/s':>13} {'gateway req/s':>14} {'ratio':>17} {'p50 direct':>11}"
+             f" {'p50 gw':>8} {'added p50':>19}"]
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as tmp:
             ping = Server("bench.ping_app:create_app", {"PING_JWT_SECRET": secret}, workers).wait("/ping")
