@@ -1,11 +1,12 @@
 """The express lane: a plain proxied request answered from uvicorn's protocol callbacks, without an ASGI task.
 
 With the gateway and a service at two workers each on two cores, every microsecond of the gateway's CPU is taken from
-the service. The ASGI data path (gateway/proxy.py) spends ~70–80 µs of CPU per proxied GET, a good part of it on
-plumbing: the scope, a task, futures and awaits, message dicts, uvicorn's response cycle. Here a GET with no body
-under /api/v1, whose token verifies and whose caller is within its rate limit, goes upstream from the very callback
-that parsed its head, and its answer goes back from the callbacks that parse the upstream's: ~55–65 µs, most of it
-the four socket calls.
+the service. The ASGI data path (gateway/proxy.py) spends ~288,000 instructions per proxied GET (callgrind: `make
+bench SECTIONS=instructions`), a good part of it on plumbing: the scope, a task, futures and awaits, message dicts,
+uvicorn's response cycle. Here a GET with no body under /api/v1, whose token verifies and whose caller is within its
+rate limit, goes upstream from the very callback that parsed its head, and its answer goes back from the callbacks
+that parse the upstream's: ~176,000. Per request it makes no ASGI scope, no timer (the read timeout is swept per
+upstream pool, the keep-alive timeout re-arms one timer per connection), and writes its access line as text.
 
 A POST, PUT, PATCH or DELETE takes the lane too when its body is small and its length declared (a pre-check's dossier,
 a form): the body is gathered as uvicorn parses it and goes upstream with the head, in one write. Under load a
