@@ -9,7 +9,7 @@ from pathlib import Path
 
 from common.auth import mint_token
 
-from .harness import Load, PgDatabases, Server, median_load, wrk
+from .harness import CpuUse, Load, PgDatabases, Server, median_load, wrk
 
 DOSSIER = {
     "edition": "2024", "project_type": "platform_construction", "submitted_at": None,
@@ -53,15 +53,24 @@ def run(seconds: int = 5, rounds: int = 3) -> list[str]:
                 **{f"GATEWAY_{k}": v for k, v in common.items()}, "GATEWAY_ELIGIBILITY_URL": eligibility.url,
                 "GATEWAY_CALCULATION_URL": calculation.url, "GATEWAY_RATE_LIMIT_PER_S": "1000000",
                 "GATEWAY_RATE_LIMIT_BURST": "1000000"}, log=Path(tmp) / f"gateway-{backend}.log").wait()
-            endpoints = [(f"eligibility ({backend})", "/api/v1/eligibility/evaluations")]
+            endpoints = [(f"eligibility ({backend})", "/api/v1/eligibility/evaluations", eligibility)]
             if backend == "sqlite":  # a pre-check's computation touches no database
-                endpoints.append(("calculation", "/api/v1/calculation/computations"))
+                endpoints.append(("calculation", "/api/v1/calculation/computations", calculation))
             try:
-                for name, path in endpoints:
+                for name, path, service in endpoints:
                     wrk(gateway.url + path, connections=16, seconds=1, headers=auth, script=script)
-                    loads = [wrk(gateway.url + path, connections=16, seconds=seconds, headers=auth, script=script)
-                             for _ in range(rounds)]
+                    loads, cpu = [], {"service": [], "gateway": []}
+                    for _ in range(rounds):
+                        with CpuUse(service.proc.pid) as own, CpuUse(gateway.proc.pid) as gateway_own:
+                            loads.append(wrk(gateway.url + path, connections=16, seconds=seconds, headers=auth,
+                                             script=script))
+                        cpu["service"].append(own.per_request(loads[-1].requests))
+                        cpu["gateway"].append(gateway_own.per_request(loads[-1].requests))
                     lines.append(_row(name, loads))
+                    # the steadier figure on a shared machine: one worker each, so the service's CPU bounds the rate
+                    lines.append(f"  {'':<26} CPU per pre-check (median): {name.split()[0]} "
+                                 f"{sorted(cpu['service'])[rounds // 2]:.0f} µs, gateway "
+                                 f"{sorted(cpu['gateway'])[rounds // 2]:.0f} µs")
             finally:
                 for server in (gateway, calculation, eligibility):
                     server.stop()
