@@ -141,8 +141,8 @@ def log_access(logger: logging.Logger, method: str, route: str, status: int, lat
 def access_line(logger_name: str, method: str, route: str, status: int, latency_ms: float, rid: str | None) -> str:
     """The access line's JSON, as json_line writes it, and its newline.
 
-    Written as text when no value needs escaping: the dictionary and its serialisation cost ~9,000 instructions
-    of the gateway's ~200,000 per proxied request, this ~2,000."""
+    Written as text when no value needs escaping: ~2.1 µs a line in-process against ~2.8 µs for the dictionary and
+    its serialisation (most of what is left is the timestamp and the float's repr)."""
     ts = iso_timestamp(time.time())
     text = f"{_service_name}{logger_name}{method}{route}{rid or ''}"
     # JSON holds printable ASCII as it is, but for the quote and the backslash

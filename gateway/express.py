@@ -151,7 +151,7 @@ class ExpressProtocol(HttpToolsProtocol):
             self.idle_check = self.loop.call_later(self.timeout_keep_alive, self._check_idle)
 
     def _check_idle(self) -> None:
-        """Close a connection idle for the keep-alive timeout, as uvicorn would; otherwise look again when it could be."""
+        """Close a connection idle for the keep-alive timeout, as uvicorn would; else look again when it could be."""
         idle_for = 0.0 if self.idle_since is None else self.loop.time() - self.idle_since
         if idle_for >= self.timeout_keep_alive:
             self.idle_check = None
