@@ -8,7 +8,7 @@ from pathlib import Path
 
 from common.auth import mint_token
 
-from .harness import CpuUse, Load, Server, median_load, wrk
+from .harness import CpuUse, Load, Server, median, median_load, wrk
 
 TARGETS = {1: 0.90, 2: 0.60}  # issue 7: ratio of gateway to direct req/s, by workers per process
 ADDED_P50_MS = 1.5  # issue 7: added p50 latency at 32 connections
@@ -53,7 +53,7 @@ def run(seconds: int = 3) -> list[str]:
                 ping.stop()
         lines.append(_row(workers, direct, proxied))
         lines.append("          CPU per request (median): " + ", ".join(
-            f"{name} {sorted(values)[len(values) // 2]:.0f} µs" for name, values in cpu.items()))
+            f"{name} {median(values):.0f} µs" for name, values in cpu.items()))
     return lines
 
 
@@ -72,7 +72,7 @@ def _row(workers: int, direct: list[Load], proxied: list[Load]) -> str:
     d, g = median_load(direct), median_load(proxied)
     ratios = sorted(gw.rps / dr.rps for dr, gw in zip(direct, proxied))
     added = sorted(gw.p50_ms - dr.p50_ms for dr, gw in zip(direct, proxied))
-    ratio, added_p50 = ratios[len(ratios) // 2], added[len(added) // 2]
+    ratio, added_p50 = median(ratios), median(added)
     verdict = "ok" if ratio >= TARGETS[workers] and added_p50 <= ADDED_P50_MS else "BELOW"
     return (f"  {workers:>7} {d.rps:>13,.0f} {g.rps:>14,.0f} {ratio:>5.2f} [{ratios[0]:.2f}–{ratios[-1]:.2f}]"
             f" {d.p50_ms:>9.2f}ms {g.p50_ms:>6.2f}ms {added_p50:>6.2f}ms [{added[0]:.2f}–{added[-1]:.2f}]  {verdict}")

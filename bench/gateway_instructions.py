@@ -12,16 +12,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
-
-import httpx
 
 from common.auth import mint_token
 
 from .gateway_bench import gateway_options
-from .harness import ROOT, Server, free_port, wrk
+from .harness import ROOT, Server, free_port, wait_until_up, wrk
 
 SECONDS = 20
 
@@ -46,7 +43,7 @@ def run() -> list[str]:
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait(url + "/healthz")
+            wait_until_up(url + "/healthz", timeout=300)  # slow to start under valgrind
             wrk(url + "/api/v1/calculation/ping", connections=16, seconds=5, headers=auth)  # connections pooled, warm
             subprocess.run(["callgrind_control", "-i", "on", str(gateway.pid)], check=True, capture_output=True)
             load = wrk(url + "/api/v1/calculation/ping", connections=16, seconds=SECONDS, headers=auth)
@@ -60,17 +57,6 @@ def run() -> list[str]:
     requests = load.requests
     return [f"gateway instructions per proxied GET (callgrind, one worker, 16 connections, {requests:,.0f} requests "
             f"counted): {total / requests:,.0f}"]
-
-
-def _wait(url: str, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=2)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    raise RuntimeError(f"{url} did not come up under valgrind")
 
 
 def _totals(folder: Path):

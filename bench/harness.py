@@ -38,15 +38,8 @@ class Server:
                                      stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
 
     def wait(self, path: str = "/healthz", timeout: float = 30) -> "Server":
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + path, timeout=1).status_code < 500:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.url}{path} did not come up")
+        wait_until_up(self.url + path, timeout)
+        return self
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -54,6 +47,19 @@ class Server:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def wait_until_up(url: str, timeout: float = 30) -> None:
+    """Return once `url` answers without a server error; RuntimeError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
 
 
 @dataclass
@@ -100,12 +106,16 @@ def wrk(url: str, *, connections: int = 32, seconds: int = 5, headers: dict[str,
     return Load(rps, p50, p99, int(re.search(r"(\d+) requests in", out).group(1)))
 
 
+def median(values) -> float:
+    """The middle value (the upper one of an even count)."""
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
 def median_load(samples: list[Load]) -> Load:
     """The median of each figure over several runs."""
-    def med(values):
-        values = sorted(values)
-        return values[len(values) // 2]
-    return Load(med([s.rps for s in samples]), med([s.p50_ms for s in samples]), med([s.p99_ms for s in samples]))
+    return Load(median(s.rps for s in samples), median(s.p50_ms for s in samples),
+                median(s.p99_ms for s in samples))
 
 
 PG_ADMIN_DSN = os.environ.get("FUNDFLOW_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")

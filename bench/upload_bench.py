@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from minio import Minio
 
-from .harness import MotoS3, PeakRss, PgDatabases, Server, token
+from .harness import MotoS3, PeakRss, PgDatabases, Server, median, token
 
 MiB = 1024 * 1024
 TOTAL = 200 * MiB
@@ -102,19 +102,15 @@ def run() -> list[str]:
             gateway.stop()
             intake.stop()
             s3.stop()
-    ratio = _median(through) / _median(direct)  # medians: the store's speed swings between rounds on a shared machine
+    ratio = median(through) / median(direct)  # medians: the store's speed swings between rounds on a shared machine
     worst_intake, worst_gateway = max(g[0] for g in grown), max(g[1] for g in grown)
     ok = ratio >= TARGET_RATIO and max(worst_intake, worst_gateway) < RSS_LIMIT
-    lines += [f"  direct put_object   {_range(direct)} MiB/s (median {_median(direct):.0f})",
-              f"  through the system  {_range(through)} MiB/s (median {_median(through):.0f})",
+    lines += [f"  direct put_object   {_range(direct)} MiB/s (median {median(direct):.0f})",
+              f"  through the system  {_range(through)} MiB/s (median {median(through):.0f})",
               f"  ratio of medians    {ratio:.2f} (target {TARGET_RATIO:.2f})",
               f"  peak RSS growth     intake {worst_intake / MiB:.1f} MiB, gateway {worst_gateway / MiB:.1f} MiB "
               f"(limit {RSS_LIMIT // MiB} MiB)  {'ok' if ok else 'BELOW'}"]
     return lines
-
-
-def _median(values: list[float]) -> float:
-    return sorted(values)[len(values) // 2]
 
 
 def _range(values: list[float], fmt: str = ".0f") -> str:
